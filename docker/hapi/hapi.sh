@@ -1,0 +1,124 @@
+#!/bin/sh
+# Starts, stops and reports on the development HAPI FHIR server built from docker/hapi (a Maven project).
+#   sh docker/hapi/hapi.sh start|stop|status|build
+# Environment: HAPI_PORT (8080), HAPI_DB_NAME (hapi), PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres),
+# HAPI_START_TIMEOUT seconds (300), HAPI_JAVA_OPTS (-Xmx2g).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+state="$root/.hapi"
+jar="$here/target/telesante-hapi.jar"
+pidfile="$state/hapi.pid"
+log="$state/hapi.log"
+port="${HAPI_PORT:-8080}"
+db="${HAPI_DB_NAME:-hapi}"
+pghost="${PGHOST:-127.0.0.1}"
+pgport="${PGPORT:-5432}"
+pguser="${PGUSER:-postgres}"
+base="http://127.0.0.1:$port/fhir"
+
+say() { echo "hapi: $*"; }
+die() { echo "hapi: $*" >&2; exit 1; }
+
+running_pid() {
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+answers() { curl -sf -o /dev/null --max-time 5 "$base/metadata"; }
+
+# Rebuild when the jar is missing or older than any source file of the Maven project.
+build() {
+  if [ -f "$jar" ] && [ -z "$(find "$here/pom.xml" "$here/src" -newer "$jar" -type f 2>/dev/null | head -n 1)" ]; then
+    return 0
+  fi
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to build the HAPI server: apt-get install maven"
+  say "building the HAPI FHIR JPA server (Maven; the first build downloads HAPI's libraries)"
+  mvn -B -q -f "$here/pom.xml" package -DskipTests || die "the Maven build failed"
+}
+
+ensure_database() {
+  command -v psql >/dev/null || die "psql is needed to prepare the database"
+  psql -h "$pghost" -p "$pgport" -U "$pguser" -d postgres -Atc 'select 1' >/dev/null 2>&1 \
+    || die "PostgreSQL does not answer at $pghost:$pgport as $pguser (start it: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start)"
+  exists=$(psql -h "$pghost" -p "$pgport" -U "$pguser" -d postgres -Atc "select 1 from pg_database where datname = '$db'")
+  if [ "$exists" != "1" ]; then
+    psql -h "$pghost" -p "$pgport" -U "$pguser" -d postgres -qc "create database \"$db\"" || die "could not create database $db"
+    say "created database $db"
+  fi
+}
+
+start() {
+  if pid=$(running_pid) && answers; then
+    say "already running (pid $pid) at $base"
+    return 0
+  fi
+  if answers; then
+    say "a FHIR server already answers at $base (not started by this script): using it"
+    return 0
+  fi
+  mkdir -p "$state"
+  build
+  ensure_database
+  t0=$(date +%s)
+  # shellcheck disable=SC2086
+  nohup java ${HAPI_JAVA_OPTS:--Xmx2g} -jar "$jar" \
+    --server.port="$port" \
+    --spring.datasource.url="jdbc:postgresql://$pghost:$pgport/$db" \
+    --spring.datasource.username="$pguser" \
+    >"$log" 2>&1 &
+  echo $! >"$pidfile"
+  timeout="${HAPI_START_TIMEOUT:-300}"
+  while :; do
+    if answers; then
+      say "started in $(( $(date +%s) - t0 )) s at $base (pid $(cat "$pidfile"), log $log)"
+      return 0
+    fi
+    if ! running_pid >/dev/null; then
+      tail -n 30 "$log" >&2 || true
+      die "the server stopped during start-up; see $log"
+    fi
+    if [ $(( $(date +%s) - t0 )) -ge "$timeout" ]; then
+      die "no answer from $base/metadata after $timeout s; see $log"
+    fi
+    sleep 2
+  done
+}
+
+stop() {
+  if pid=$(running_pid); then
+    kill "$pid"
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    rm -f "$pidfile"
+    say "stopped"
+  else
+    rm -f "$pidfile"
+    say "not running"
+  fi
+}
+
+status() {
+  if pid=$(running_pid) && answers; then say "running (pid $pid) at $base"; else say "not running"; return 1; fi
+}
+
+# Test files run in parallel and may all ask for a server at once: one start at a time.
+locked_start() {
+  mkdir -p "$state"
+  if command -v flock >/dev/null; then
+    exec 9>"$state/start.lock"
+    flock 9
+  fi
+  start
+}
+
+case "${1:-}" in
+  start) locked_start ;;
+  stop) stop ;;
+  status) status ;;
+  build) build ;;
+  *) die "usage: hapi.sh start|stop|status|build" ;;
+esac

@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { deliveryOfRow, kindCondition } from './outbox.ts';
+import type { Answer, Delivery, DeliveryError, DeliveryRow, DeliveryStatus, EnqueueResult, KindFilter, NewMessage, Outbox } from './outbox.ts';
+
+// The shared outbox: one PostgreSQL table that several service instances deliver from. What SQLite gets
+// from having one process per file, PostgreSQL gets from leases: `due` claims the messages it hands out
+// (FOR UPDATE SKIP LOCKED, then a lease owner and deadline), so two instances never deliver one key at
+// the same time, and the messages of an instance that died are taken over when its lease runs out.
+// A message delivered twice after such a take-over is harmless: deliveries are conditional writes.
+//
+// Plain SQL through node-postgres rather than a job-queue library: the one rule that matters here, the
+// oldest pending message of a business key first and alone, is a query; queue libraries (pg-boss…) order
+// per queue, not per key.
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS telesante_deliveries (
+  seq BIGSERIAL PRIMARY KEY,
+  id UUID NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  business_key TEXT NOT NULL,
+  payload JSONB,
+  received_at TEXT NOT NULL,
+  request_id TEXT,
+  idempotency_key TEXT UNIQUE,
+  fingerprint TEXT,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  last_attempt_at BIGINT,
+  delivered_at BIGINT,
+  last_error JSONB,
+  answer JSONB,
+  lease_owner TEXT,
+  lease_until BIGINT
+);
+CREATE INDEX IF NOT EXISTS telesante_deliveries_by_key ON telesante_deliveries (business_key, status, seq);
+CREATE INDEX IF NOT EXISTS telesante_deliveries_by_status ON telesante_deliveries (status, next_attempt_at, seq);
+`;
+
+function deliveryOf(row: DeliveryRow): Delivery {
+  return deliveryOfRow(row, false);
+}
+
+export interface PostgresOutboxOptions {
+  readonly connectionString: string;
+  /** How long a claimed message stays this instance's; past it another instance may take it over. */
+  readonly leaseMs?: number;
+  /** Names this instance in the leases (logs, tests). */
+  readonly owner?: string;
+}
+
+export class PostgresOutbox implements Outbox {
+  readonly shared = true;
+  readonly owner: string;
+  readonly #pool: pg.Pool;
+  readonly #leaseMs: number;
+  readonly #ready: Promise<void>;
+
+  constructor(options: PostgresOutboxOptions) {
+    this.owner = options.owner ?? randomUUID();
+    this.#leaseMs = options.leaseMs ?? 5 * 60_000;
+    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: 5 });
+    // Several instances may start at once: the schema is created under an advisory lock.
+    this.#ready = this.#withClient(async (client) => {
+      await client.query('SELECT pg_advisory_lock(7734201)');
+      try {
+        await client.query(SCHEMA);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(7734201)');
+      }
+    });
+  }
+
+  async #withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      return await work(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  async #rows(text: string, values: unknown[] = []): Promise<DeliveryRow[]> {
+    await this.#ready;
+    return (await this.#pool.query<DeliveryRow>(text, values)).rows;
+  }
+
+  async enqueue(message: NewMessage): Promise<EnqueueResult> {
+    const inserted = await this.#rows(
+      `INSERT INTO telesante_deliveries (id, kind, business_key, payload, received_at, request_id, idempotency_key, fingerprint, status, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING *`,
+      [
+        randomUUID(),
+        message.kind,
+        message.key,
+        JSON.stringify(message.payload),
+        message.receivedAt,
+        message.requestId ?? null,
+        message.idempotencyKey ?? null,
+        message.fingerprint ?? null,
+      ],
+    );
+    if (inserted[0]) return { delivery: deliveryOf(inserted[0]), created: true };
+    const known = await this.#rows('SELECT * FROM telesante_deliveries WHERE idempotency_key = $1', [message.idempotencyKey ?? null]);
+    if (!known[0]) throw new Error('outbox: the Idempotency-Key conflicted but its message cannot be read');
+    return { delivery: deliveryOf(known[0]), created: false };
+  }
+
+  async get(id: string): Promise<Delivery | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    const rows = await this.#rows('SELECT * FROM telesante_deliveries WHERE id = $1', [id]);
+    return rows[0] ? deliveryOf(rows[0]) : undefined;
+  }
+
+  async list(status: DeliveryStatus, limit: number, filter?: KindFilter): Promise<{ total: number; deliveries: Delivery[] }> {
+    await this.#ready;
+    const kind = kindCondition(filter, (index) => `$${index}`, 2);
+    const count = await this.#pool.query<{ total: string }>(`SELECT COUNT(*) AS total FROM telesante_deliveries WHERE status = $1${kind.sql}`, [status, ...kind.params]);
+    const rows = await this.#rows(`SELECT * FROM telesante_deliveries WHERE status = $1${kind.sql} ORDER BY seq LIMIT $${2 + kind.params.length}`, [status, ...kind.params, limit]);
+    return { total: Number(count.rows[0]?.total ?? 0), deliveries: rows.map(deliveryOf) };
+  }
+
+  /** Claims the due heads of their keys that no other live lease holds, for this instance. */
+  async due(now: number, limit: number): Promise<Delivery[]> {
+    const rows = await this.#rows(
+      `WITH heads AS (
+         SELECT d.seq FROM telesante_deliveries d
+          WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+            AND (d.lease_until IS NULL OR d.lease_until < $1 OR d.lease_owner = $3)
+            AND NOT EXISTS (SELECT 1 FROM telesante_deliveries e
+                             WHERE e.business_key = d.business_key AND e.status = 'pending' AND e.seq < d.seq)
+          ORDER BY d.seq
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE telesante_deliveries t SET lease_owner = $3, lease_until = $1 + $4
+         FROM heads WHERE t.seq = heads.seq
+       RETURNING t.*`,
+      [now, limit, this.owner, this.#leaseMs],
+    );
+    return rows.map(deliveryOf).sort((a, b) => a.seq - b.seq);
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    await this.#ready;
+    const result = await this.#pool.query<{ next: string | null }>("SELECT MIN(next_attempt_at) AS next FROM telesante_deliveries WHERE status = 'pending'");
+    const next = result.rows[0]?.next;
+    return next === null || next === undefined ? undefined : Number(next);
+  }
+
+  async release(id: string): Promise<void> {
+    await this.#rows('UPDATE telesante_deliveries SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2', [id, this.owner]);
+  }
+
+  async startAttempt(id: string, now: number): Promise<void> {
+    await this.#rows('UPDATE telesante_deliveries SET attempts = attempts + 1, last_attempt_at = $2 WHERE id = $1', [id, now]);
+  }
+
+  async markDelivered(id: string, answer: Answer, now: number): Promise<void> {
+    await this.#rows(
+      "UPDATE telesante_deliveries SET status = 'delivered', payload = NULL, answer = $2, delivered_at = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1",
+      [id, JSON.stringify(answer), now],
+    );
+  }
+
+  async markRetry(id: string, error: DeliveryError, nextAttemptAt: number): Promise<void> {
+    await this.#rows('UPDATE telesante_deliveries SET last_error = $2, next_attempt_at = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1', [
+      id,
+      JSON.stringify(error),
+      nextAttemptAt,
+    ]);
+  }
+
+  async markDead(id: string, error: DeliveryError, now: number): Promise<void> {
+    await this.#rows(
+      "UPDATE telesante_deliveries SET status = 'dead', last_error = $2, next_attempt_at = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1",
+      [id, JSON.stringify(error), now],
+    );
+  }
+
+  async replay(id: string, now: number): Promise<'replayed' | 'not-found' | 'not-dead' | 'superseded'> {
+    const row = (await this.get(id)) ?? undefined;
+    if (!row) return 'not-found';
+    if (row.status !== 'dead') return 'not-dead';
+    const later = await this.#rows("SELECT seq FROM telesante_deliveries WHERE business_key = $1 AND status = 'delivered' AND seq > $2 LIMIT 1", [row.key, row.seq]);
+    if (later.length > 0) return 'superseded';
+    await this.#rows("UPDATE telesante_deliveries SET status = 'pending', next_attempt_at = $2 WHERE id = $1 AND status = 'dead'", [id, now]);
+    return 'replayed';
+  }
+
+  async close(): Promise<void> {
+    await this.#ready.catch(() => undefined);
+    await this.#pool.end();
+  }
+}

@@ -1,0 +1,458 @@
+// Computes the roadmap indicators (issue 10) from a FHIR store, with searches only: counts come from
+// `_summary=count`, and the few indicators that need identities (distinct professionals, distinct acts
+// among incidents, distinct structures) page through a search asking for one element, keeping only a Set
+// of references. Nothing here holds more than one page of resources at a time.
+//
+// Every search used works the same on HAPI and on the embedded store (Medplum's in-memory router); this
+// was checked by hand and is asserted by the tests on both. Two limits of the embedded store shape it:
+// - it silently answers 0 to `_has` and to chains of two levels (`data:Encounter.service-provider:
+//   Organization.identifier`): we only use chains of one level, with Organization references resolved
+//   first;
+// - it ignores `_elements` (whole resources come back): memory stays bounded by the page size.
+//
+// What "an act" counts here: an Encounter of class VR (every act toActBundle writes) with status finished,
+// whose period meets the window. R4 `date` on Encounter is the period: an act with no end (planned, in
+// progress) would match every later window, so activity counts finished acts only, which have an end.
+import type { Encounter, HealthcareService, Observation, Organization, PractitionerRole, Resource, ResourceType } from '@medplum/fhirtypes';
+import type { FhirStore, SearchParams } from '../fhir/index.ts';
+import { actTypeCodings, FINESS_SYSTEM, INCIDENT_EFFECT_SYSTEM, INCIDENT_TYPE_SYSTEM, PARTICIPANT_CODING, PARTICIPANT_ROLE_SYSTEM, PROFESSION_CODE, REPORT_LOINC, tokenQuery, V3_ACT_CODE } from '../mapping/act-coding.ts';
+import { CODE_SETS } from '../mapping/codes/index.ts';
+import { ACT_TYPES, INCIDENT_TYPES, PROFESSIONS, TELEMEDICINE_ACT_TYPES } from '../model/act.ts';
+import type { ActType, IncidentType, Profession } from '../model/act.ts';
+import { PROFESSION_LABELS } from './definitions.ts';
+
+export const GROUP_BY = ['none', 'structure', 'department', 'specialty'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+export interface IndicatorQuery {
+  /** First day of the period, YYYY-MM-DD (included). */
+  readonly from: string;
+  /** Day after the period, YYYY-MM-DD (excluded). */
+  readonly to: string;
+  readonly groupBy?: GroupBy;
+  /** Only the structures of this department (2 characters, 3 overseas: 75, 2A, 974). */
+  readonly department?: string;
+  /** Only these structures (FINESS numbers). */
+  readonly finess?: readonly string[];
+}
+
+export interface MonthCounts {
+  /** YYYY-MM */
+  readonly month: string;
+  readonly total: number;
+  readonly byType: Readonly<Record<ActType, number>>;
+}
+
+export interface OfferIndicators {
+  /** Active offers (HealthcareService active=true). */
+  readonly total: number;
+  /** Active offers carrying a telehealth reception modality (TRE_R338 04, 10, 11, 12, 14). */
+  readonly withTelehealthReception: number;
+  /** withTelehealthReception / total, undefined without offers: the ROR's telehealth fill rate. */
+  readonly fillRate: number | null;
+  /** Distinct structures (providedBy) with an active telehealth offer, coded in any of the three places. */
+  readonly structuresWithTelehealthOffer: number;
+}
+
+/** `null`: not computable for this group with the searches both stores support (see groupScope). */
+export interface IndicatorSet {
+  readonly acts: number;
+  readonly actsByType: Readonly<Record<ActType, number>>;
+  readonly actsByMonth?: readonly MonthCounts[];
+  readonly professionals: number;
+  readonly teleconsultations: number;
+  readonly teleconsultationsWithAssistant: number;
+  readonly consentRefusals: number | null;
+  readonly incidents: number | null;
+  readonly incidentsByType: Readonly<Record<IncidentType, number>> | null;
+  readonly actsWithIncident: number | null;
+  readonly actsInterruptedOrConverted: number | null;
+  readonly finishedWithoutReport: number | null;
+  readonly reportsWithoutAuthor: number | null;
+  readonly offers: OfferIndicators | null;
+}
+
+export interface IndicatorGroup {
+  /** FINESS, department code or profession keyword. */
+  readonly key: string;
+  readonly label: string;
+  readonly indicators: IndicatorSet;
+}
+
+export interface IndicatorReport {
+  readonly from: string;
+  readonly to: string;
+  readonly groupBy: GroupBy;
+  readonly department?: string;
+  readonly finess?: readonly string[];
+  readonly overall: IndicatorSet;
+  readonly groups: readonly IndicatorGroup[];
+  /** How many searches the computation sent, and how long it took. */
+  readonly cost: { readonly searches: number; readonly ms: number };
+}
+
+export interface ComputeOptions {
+  /** Searches in flight at once (HAPI answers several at a time; the embedded store one by one). */
+  readonly concurrency?: number;
+  /** Page size of the paged searches. */
+  readonly pageSize?: number;
+  readonly requestId?: string;
+}
+
+/** The department of a FINESS: 2A/2B for Corsica, 3 digits overseas (97x), else its first two digits. */
+export function departmentOfFiness(finess: string): string {
+  if (/^97/.test(finess)) return finess.slice(0, 3);
+  return finess.slice(0, 2);
+}
+
+// --- the searches ------------------------------------------------------------------------------------
+
+const TELEHEALTH_RECEPTION = ['04', '10', '11', '12', '14'];
+const TELEHEALTH_CARE_MODES = ['27', '35', '36', '37'];
+const TELEHEALTH_SPECIFIC_ACTS = ['0988', '1271', '1272', '1273', '1474', '1431', '0824', '1279', '1483', '1484', '1485', '1486', '1487'];
+const PERFORMER_CODES = new Set([PARTICIPANT_CODING.primary.code, PARTICIPANT_CODING.secondary.code, PARTICIPANT_CODING.consultant.code]);
+
+/** `name=system|code,…` as one search parameter. */
+function tokens(name: string, pairs: readonly { readonly system: string; readonly code: string }[]): SearchParams {
+  const query = tokenQuery(name, pairs);
+  return { [name]: decodeURIComponent(query.slice(name.length + 1)) };
+}
+
+function typeTokens(types: readonly ActType[]): SearchParams {
+  return tokens(
+    'type',
+    types.flatMap((t) => actTypeCodings(t)).map((c) => ({ system: c.system ?? '', code: c.code ?? '' })),
+  );
+}
+
+const RECEPTION_TOKENS = tokens('characteristic', TELEHEALTH_RECEPTION.map((code) => ({ system: CODE_SETS.receptionModality.system, code })));
+const ANY_TELEHEALTH_TOKENS = tokens('characteristic', [
+  ...TELEHEALTH_RECEPTION.map((code) => ({ system: CODE_SETS.receptionModality.system, code })),
+  ...TELEHEALTH_CARE_MODES.map((code) => ({ system: CODE_SETS.careMode.system, code })),
+  ...TELEHEALTH_SPECIFIC_ACTS.map((code) => ({ system: CODE_SETS.specificAct.system, code })),
+]);
+
+/**
+ * Which resources a group covers, as search parameters per resource family. `orgRefs` undefined = every
+ * structure; empty = none (a filter that matches no structure gives zeros, never everything).
+ */
+interface Scope {
+  readonly orgRefs?: readonly string[];
+  readonly profession?: Profession;
+}
+
+function encounterScope(scope: Scope): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (scope.orgRefs !== undefined) out['service-provider'] = scope.orgRefs.join(',');
+  if (scope.profession !== undefined) out['participant:PractitionerRole.role'] = `${CODE_SETS.profession.system}|${PROFESSION_CODE[scope.profession]}`;
+  return out;
+}
+
+/**
+ * The scope on a resource that points at the act (`encounter` of Observation and DocumentReference,
+ * `data` of Consent): one chain level. Undefined when it would need two levels (profession), which the
+ * embedded store does not support.
+ */
+function relatedScope(scope: Scope, param: 'encounter' | 'data'): Record<string, string> | undefined {
+  if (scope.profession !== undefined) return undefined;
+  return scope.orgRefs === undefined ? {} : { [`${param}:Encounter.service-provider`]: scope.orgRefs.join(',') };
+}
+
+function offerScope(scope: Scope): Record<string, string> | undefined {
+  if (scope.profession !== undefined) return undefined;
+  return scope.orgRefs === undefined ? {} : { organization: scope.orgRefs.join(',') };
+}
+
+/** A bounded number of searches in flight. */
+class Searcher {
+  searches = 0;
+  readonly #store: FhirStore;
+  readonly #limit: number;
+  readonly #pageSize: number;
+  readonly #requestId: string | undefined;
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(store: FhirStore, options: ComputeOptions) {
+    this.#store = store;
+    this.#limit = Math.max(1, options.concurrency ?? (store.kind === 'hapi' ? 6 : 1));
+    this.#pageSize = options.pageSize ?? 500;
+    this.#requestId = options.requestId;
+  }
+
+  async #slot<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#running += 1;
+    this.searches += 1;
+    try {
+      return await work();
+    } finally {
+      this.#running -= 1;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  count(type: ResourceType, params: SearchParams): Promise<number> {
+    return this.#slot(() => this.#store.count(type, params, this.#ctx()));
+  }
+
+  /**
+   * Every resource of a search, one page at a time, handed to `visit` and dropped. Paged by `_offset` in
+   * `_id` order (the store interface has no "next" link, and the embedded store sends none); a page
+   * shorter than asked is not the end (HAPI caps page sizes): only an empty page or the known total is.
+   */
+  async each<T extends Resource>(type: ResourceType, params: SearchParams, visit: (resource: T) => void): Promise<void> {
+    for (let offset = 0; ; ) {
+      const bundle = await this.#slot(() =>
+        this.#store.search<T>(type, { ...params, _count: String(this.#pageSize), _offset: String(offset), _sort: '_id' }, this.#ctx()),
+      );
+      const entries = bundle.entry ?? [];
+      for (const entry of entries) if (entry.resource !== undefined) visit(entry.resource);
+      offset += entries.length;
+      if (entries.length === 0 || (bundle.total !== undefined && offset >= bundle.total)) return;
+    }
+  }
+
+  #ctx() {
+    return this.#requestId === undefined ? {} : { requestId: this.#requestId };
+  }
+}
+
+interface Window {
+  readonly from: string;
+  readonly to: string;
+}
+
+function dateWindow(window: Window): string[] {
+  return [`ge${window.from}`, `lt${window.to}`];
+}
+
+/** The calendar months that meet [from, to), each cut to the window. */
+export function monthsOf(window: Window): { month: string; window: Window }[] {
+  const out: { month: string; window: Window }[] = [];
+  let year = Number(window.from.slice(0, 4));
+  let month = Number(window.from.slice(5, 7));
+  for (;;) {
+    const start = `${year}-${String(month).padStart(2, '0')}-01`;
+    if (start >= window.to) return out;
+    const nextYear = month === 12 ? year + 1 : year;
+    const nextMonth = month === 12 ? 1 : month + 1;
+    const end = `${nextYear}-${String(nextMonth).padStart(2, '0')}-01`;
+    out.push({ month: start.slice(0, 7), window: { from: start < window.from ? window.from : start, to: end > window.to ? window.to : end } });
+    year = nextYear;
+    month = nextMonth;
+  }
+}
+
+function zeroBy<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+}
+
+function emptySet(withMonths: readonly { month: string }[] | undefined, related: boolean, offers: boolean): IndicatorSet {
+  const byType = zeroBy(ACT_TYPES);
+  return {
+    acts: 0,
+    actsByType: byType,
+    ...(withMonths === undefined ? {} : { actsByMonth: withMonths.map((m) => ({ month: m.month, total: 0, byType })) }),
+    professionals: 0,
+    teleconsultations: 0,
+    teleconsultationsWithAssistant: 0,
+    consentRefusals: related ? 0 : null,
+    incidents: related ? 0 : null,
+    incidentsByType: related ? zeroBy(INCIDENT_TYPES) : null,
+    actsWithIncident: related ? 0 : null,
+    actsInterruptedOrConverted: related ? 0 : null,
+    finishedWithoutReport: related ? 0 : null,
+    reportsWithoutAuthor: related ? 0 : null,
+    offers: offers ? { total: 0, withTelehealthReception: 0, fillRate: null, structuresWithTelehealthOffer: 0 } : null,
+  };
+}
+
+async function byKeys<K extends string>(keys: readonly K[], count: (key: K) => Promise<number>): Promise<Record<K, number>> {
+  const values = await Promise.all(keys.map(count));
+  return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? 0])) as Record<K, number>;
+}
+
+const ACT_BASE: SearchParams = { class: `${V3_ACT_CODE}|VR`, status: 'finished' };
+
+/** Distinct professionals (Practitioners) among the performers of finished telemedicine acts. */
+async function distinctProfessionals(searcher: Searcher, window: Window, scope: Scope): Promise<number> {
+  const roles = new Set<string>();
+  const params = { ...ACT_BASE, ...typeTokens(ACT_TYPES.filter((t) => TELEMEDICINE_ACT_TYPES.has(t))), date: dateWindow(window), ...encounterScope(scope), _elements: 'participant' };
+  await searcher.each<Encounter>('Encounter', params, (encounter) => {
+    for (const p of encounter.participant ?? []) {
+      const reference = p.individual?.reference;
+      const performer = (p.type ?? []).some((t) => (t.coding ?? []).some((c) => c.code !== undefined && PERFORMER_CODES.has(c.code)));
+      if (performer && reference?.startsWith('PractitionerRole/')) roles.add(reference.slice('PractitionerRole/'.length));
+    }
+  });
+  // One professional may act for several structures (one PractitionerRole each): count Practitioners.
+  const practitioners = new Set<string>();
+  const ids = [...roles];
+  const professionCode = scope.profession === undefined ? undefined : PROFESSION_CODE[scope.profession];
+  const batches: Promise<void>[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    const batch = ids.slice(i, i + 100);
+    batches.push(
+      searcher.each<PractitionerRole>('PractitionerRole', { _id: batch.join(','), _elements: 'practitioner,code' }, (role) => {
+        if (professionCode !== undefined && !(role.code ?? []).some((c) => (c.coding ?? []).some((x) => x.code === professionCode))) return;
+        const who = role.practitioner?.reference ?? `PractitionerRole/${role.id ?? ''}`;
+        practitioners.add(who);
+      }),
+    );
+  }
+  await Promise.all(batches);
+  return practitioners.size;
+}
+
+async function distinctReferences<T extends Resource>(searcher: Searcher, type: ResourceType, params: SearchParams, referenceOf: (r: T) => string | undefined): Promise<number> {
+  const seen = new Set<string>();
+  await searcher.each<T>(type, params, (resource) => {
+    const reference = referenceOf(resource);
+    if (reference !== undefined) seen.add(reference);
+  });
+  return seen.size;
+}
+
+async function offerIndicators(searcher: Searcher, scope: Record<string, string>): Promise<OfferIndicators> {
+  const active = { active: 'true', ...scope };
+  const [total, withTelehealthReception, structuresWithTelehealthOffer] = await Promise.all([
+    searcher.count('HealthcareService', active),
+    searcher.count('HealthcareService', { ...active, ...RECEPTION_TOKENS }),
+    distinctReferences<HealthcareService>(searcher, 'HealthcareService', { ...active, ...ANY_TELEHEALTH_TOKENS, _elements: 'providedBy' }, (s) => s.providedBy?.reference),
+  ]);
+  return { total, withTelehealthReception, fillRate: total === 0 ? null : withTelehealthReception / total, structuresWithTelehealthOffer };
+}
+
+async function indicatorSet(searcher: Searcher, window: Window, scope: Scope, withMonths: boolean): Promise<IndicatorSet> {
+  const months = withMonths ? monthsOf(window) : undefined;
+  const related = { encounter: relatedScope(scope, 'encounter'), consent: relatedScope(scope, 'data') };
+  const offersScope = offerScope(scope);
+  if (scope.orgRefs !== undefined && scope.orgRefs.length === 0) return emptySet(months, related.encounter !== undefined, offersScope !== undefined);
+
+  const date = dateWindow(window);
+  const acts = { ...ACT_BASE, ...encounterScope(scope) };
+  const countActs = (types: readonly ActType[], w: Window, extra: SearchParams = {}) => searcher.count('Encounter', { ...acts, ...typeTokens(types), date: dateWindow(w), ...extra });
+
+  const actsTotal = searcher.count('Encounter', { ...acts, date });
+  const actsByType = byKeys(ACT_TYPES, (t) => countActs([t], window));
+  const actsByMonth = months === undefined
+    ? undefined
+    : Promise.all(
+        months.map(async (m) => {
+          const byType = await byKeys(ACT_TYPES, (t) => countActs([t], m.window));
+          return { month: m.month, total: Object.values(byType).reduce((a, b) => a + b, 0), byType };
+        }),
+      );
+  const professionals = distinctProfessionals(searcher, window, scope);
+  const withAssistant = countActs(['teleconsultation'], window, tokens('participant-type', [{ system: PARTICIPANT_ROLE_SYSTEM, code: 'on-site-assistant' }]));
+
+  const enc = related.encounter;
+  const con = related.consent;
+  const incidentBase = enc === undefined ? undefined : { status: 'final', date, ...enc };
+  const consentRefusals = con === undefined ? null : searcher.count('Consent', { status: 'rejected', date, ...con });
+  const incidentsByType = incidentBase === undefined ? null : byKeys(INCIDENT_TYPES, (t) => searcher.count('Observation', { ...incidentBase, code: `${INCIDENT_TYPE_SYSTEM}|${t}` }));
+  const encounterOf = (o: Observation) => o.encounter?.reference;
+  const actsWithIncident =
+    incidentBase === undefined ? null : distinctReferences(searcher, 'Observation', { ...incidentBase, code: `${INCIDENT_TYPE_SYSTEM}|`, _elements: 'encounter' }, encounterOf);
+  const actsInterrupted =
+    incidentBase === undefined
+      ? null
+      : distinctReferences(
+          searcher,
+          'Observation',
+          { ...incidentBase, ...tokens('value-concept', ['interrupted', 'converted-in-person'].map((code) => ({ system: INCIDENT_EFFECT_SYSTEM, code }))), _elements: 'encounter' },
+          encounterOf,
+        );
+  const reports = enc === undefined ? undefined : { type: `${REPORT_LOINC.system}|${REPORT_LOINC.code}`, status: 'current', period: date, ...enc };
+  const finishedWithReport = reports === undefined ? null : searcher.count('DocumentReference', { ...reports, 'encounter:Encounter.status': 'finished' });
+  const reportsWithoutAuthor = reports === undefined ? null : searcher.count('DocumentReference', { ...reports, 'author:missing': 'true' });
+  const offers = offersScope === undefined ? null : offerIndicators(searcher, offersScope);
+
+  const byType = await actsByType;
+  const incidents = incidentsByType === null ? null : await incidentsByType;
+  const total = await actsTotal;
+  const withReport = await finishedWithReport;
+  const monthly = await actsByMonth;
+  return {
+    acts: total,
+    actsByType: byType,
+    ...(monthly === undefined ? {} : { actsByMonth: monthly }),
+    professionals: await professionals,
+    teleconsultations: byType.teleconsultation,
+    teleconsultationsWithAssistant: await withAssistant,
+    consentRefusals: await consentRefusals,
+    incidents: incidents === null ? null : Object.values(incidents).reduce((a, b) => a + b, 0),
+    incidentsByType: incidents,
+    actsWithIncident: await actsWithIncident,
+    actsInterruptedOrConverted: await actsInterrupted,
+    finishedWithoutReport: withReport === null ? null : Math.max(0, total - withReport),
+    reportsWithoutAuthor: await reportsWithoutAuthor,
+    offers: await offers,
+  };
+}
+
+interface Structure {
+  readonly reference: string;
+  readonly finess: string;
+  readonly name?: string;
+}
+
+/** The structures known by FINESS (paged, identifiers and names only), filtered by department/FINESS. */
+async function structures(searcher: Searcher, query: IndicatorQuery): Promise<Structure[]> {
+  const out: Structure[] = [];
+  const wanted = query.finess === undefined ? undefined : new Set(query.finess);
+  const params: SearchParams =
+    wanted === undefined ? { identifier: `${FINESS_SYSTEM}|` } : tokens('identifier', [...wanted].map((code) => ({ system: FINESS_SYSTEM, code })));
+  await searcher.each<Organization>('Organization', { ...params, _elements: 'identifier,name' }, (organization) => {
+    const finess = organization.identifier?.find((i) => i.system === FINESS_SYSTEM)?.value;
+    if (finess === undefined || organization.id === undefined) return;
+    if (wanted !== undefined && !wanted.has(finess)) return;
+    if (query.department !== undefined && departmentOfFiness(finess) !== query.department) return;
+    out.push({ reference: `Organization/${organization.id}`, finess, ...(organization.name === undefined ? {} : { name: organization.name }) });
+  });
+  return out.sort((a, b) => (a.finess < b.finess ? -1 : a.finess > b.finess ? 1 : 0));
+}
+
+function hasActivity(set: IndicatorSet): boolean {
+  return set.acts > 0 || (set.offers?.total ?? 0) > 0 || (set.consentRefusals ?? 0) > 0;
+}
+
+/** Every indicator for the period, overall (with months) and by the groups asked for. */
+export async function computeIndicators(store: FhirStore, query: IndicatorQuery, options: ComputeOptions = {}): Promise<IndicatorReport> {
+  const started = performance.now();
+  const searcher = new Searcher(store, options);
+  const window = { from: query.from, to: query.to };
+  const groupBy = query.groupBy ?? 'none';
+  const filtered = query.department !== undefined || query.finess !== undefined;
+  const needStructures = filtered || groupBy === 'structure' || groupBy === 'department';
+  const known = needStructures ? await structures(searcher, query) : [];
+  const base: Scope = filtered ? { orgRefs: known.map((s) => s.reference) } : {};
+
+  const overall = indicatorSet(searcher, window, base, true);
+  let candidates: { key: string; label: string; scope: Scope }[] = [];
+  if (groupBy === 'structure') {
+    candidates = known.map((s) => ({ key: s.finess, label: s.name ?? s.finess, scope: { orgRefs: [s.reference] } }));
+  } else if (groupBy === 'department') {
+    const byDepartment = new Map<string, string[]>();
+    for (const s of known) {
+      const department = departmentOfFiness(s.finess);
+      byDepartment.set(department, [...(byDepartment.get(department) ?? []), s.reference]);
+    }
+    candidates = [...byDepartment.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, orgRefs]) => ({ key, label: `Département ${key}`, scope: { orgRefs } }));
+  } else if (groupBy === 'specialty') {
+    candidates = PROFESSIONS.map((p) => ({ key: p, label: PROFESSION_LABELS[p], scope: { ...base, profession: p } }));
+  }
+  const groups = await Promise.all(candidates.map(async (c) => ({ key: c.key, label: c.label, indicators: await indicatorSet(searcher, window, c.scope, false) })));
+  const result: IndicatorReport = {
+    from: query.from,
+    to: query.to,
+    groupBy,
+    ...(query.department === undefined ? {} : { department: query.department }),
+    ...(query.finess === undefined ? {} : { finess: query.finess }),
+    overall: await overall,
+    groups: groups.filter((g) => hasActivity(g.indicators)),
+    cost: { searches: 0, ms: 0 },
+  };
+  return { ...result, cost: { searches: searcher.searches, ms: Math.round(performance.now() - started) } };
+}

@@ -1,0 +1,118 @@
+// The audit record of a write, as a FHIR R4 AuditEvent (type rest, subtype the REST interaction, action
+// C/U/D/E, outcome 0/4/8, the client and the token's subject as agents, the service as source). It
+// names what was written by reference and business identifier, never by content: no INS, no name, no
+// birth date ever reaches it. The ANS traceability guide (TDE) is not at hand: this follows FHIR R4
+// AuditEvent and the IHE BALP habits it builds on (entity type 2 "System Object", source type 4).
+import type { AuditEvent, AuditEventEntity, Coding } from '@medplum/fhirtypes';
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from './credentials.ts';
+
+const AUDIT_EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
+const RESTFUL_INTERACTION = 'http://hl7.org/fhir/restful-interaction';
+const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+const SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-source-type';
+const NETWORK_IP = '2';
+export const CLIENT_SYSTEM = 'https://telesante-fhir.fr/fhir/sid/client';
+export const SUBJECT_SYSTEM = 'https://telesante-fhir.fr/fhir/sid/token-subject';
+export const REQUEST_ID_SYSTEM = 'https://telesante-fhir.fr/fhir/sid/request-id';
+export const DELIVERY_SYSTEM = 'https://telesante-fhir.fr/fhir/sid/delivery';
+const OFFER_IDENTIFIER_SYSTEM = 'https://telesante-fhir.fr/fhir/sid/offre';
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
+const SOURCE = /^(?:urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+|urn:uuid:[0-9a-f-]{36}|https?:\/\/[^\s|]{1,240})$/;
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
+const WRITE_SCOPES = new Set(['offers:write', 'acts:write', 'deliveries:admin']);
+
+/** A request that writes: POST/PUT/DELETE on a /v1 route whose access names a write scope. */
+export function isAuditedWrite(request: FastifyRequest): boolean {
+  if (!WRITE_METHODS.has(request.method)) return false;
+  const access = request.routeOptions.config.access;
+  if (access === undefined || access === 'public' || access === 'authenticated') return false;
+  const scopes: readonly string[] = typeof access === 'string' ? [access] : access;
+  return scopes.some((scope) => WRITE_SCOPES.has(scope));
+}
+
+function interactionOf(method: string, route: string): { subtype: string; action: AuditEvent['action'] } {
+  if (route.includes('$')) return { subtype: 'operation', action: 'E' };
+  if (method === 'DELETE') return { subtype: 'delete', action: 'D' };
+  if (method === 'PUT' || method === 'PATCH') return { subtype: 'update', action: 'U' };
+  return { subtype: 'create', action: 'C' };
+}
+
+function outcomeOf(status: number): { outcome: AuditEvent['outcome']; outcomeDesc?: string } {
+  if (status < 400) return { outcome: '0' };
+  if (status < 500) return { outcome: '4', outcomeDesc: `HTTP ${status}` };
+  return { outcome: '8', outcomeDesc: `HTTP ${status}` };
+}
+
+const systemObject: Coding = { system: ENTITY_TYPE, code: '2', display: 'System Object' };
+
+/**
+ * The business object the write was about, from the path (acts) or, once the write was accepted, from the
+ * validated body: only identifiers, checked against their patterns so that nothing else slips in.
+ */
+function businessEntityOf(request: FastifyRequest, status: number): AuditEventEntity | undefined {
+  const params = (request.params ?? {}) as Record<string, unknown>;
+  const body = status < 300 && request.body !== null && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
+  const source = params.source ?? body.source;
+  const actId = params.actId ?? body.actId;
+  if (request.routeOptions.url?.startsWith('/v1/acts') && typeof source === 'string' && typeof actId === 'string' && SOURCE.test(source) && SAFE_ID.test(actId)) {
+    return { type: systemObject, what: { type: 'Encounter', identifier: { system: source, value: actId } }, description: 'telemedicine act' };
+  }
+  const offerId = params.offerId ?? body.identifiantOffre;
+  if (request.routeOptions.url?.startsWith('/v1/offers') && typeof offerId === 'string' && SAFE_ID.test(offerId)) {
+    return { type: systemObject, what: { type: 'HealthcareService', identifier: { system: OFFER_IDENTIFIER_SYSTEM, value: offerId } }, description: 'telehealth offer' };
+  }
+  return undefined;
+}
+
+export interface AuditInput {
+  readonly request: FastifyRequest;
+  readonly principal: Principal | null;
+  readonly status: number;
+  readonly recorded: Date;
+  /** `Type/id` of the resources the write produced. */
+  readonly references: readonly string[];
+  readonly deliveryId?: string;
+}
+
+export function auditEventOf(input: AuditInput): AuditEvent {
+  const { request, principal, status } = input;
+  const route = request.routeOptions.url ?? '(unknown route)';
+  const { subtype, action } = interactionOf(request.method, route);
+  const agents: AuditEvent['agent'] = [
+    {
+      type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110153', display: 'Source Role ID' }] },
+      who: { identifier: { system: CLIENT_SYSTEM, value: principal?.clientId ?? '(unauthenticated)' } },
+      ...(principal?.method === undefined ? {} : { altId: principal.method }),
+      requestor: true,
+      network: { address: request.ip, type: NETWORK_IP },
+    },
+  ];
+  if (principal?.subject !== undefined && principal.subject !== principal.clientId) {
+    agents.push({ who: { identifier: { system: SUBJECT_SYSTEM, value: principal.subject.slice(0, 256) } }, requestor: true });
+  }
+  const details = [
+    { type: 'request-id', valueString: String(request.id) },
+    { type: 'http-method', valueString: request.method },
+    { type: 'http-status', valueString: String(status) },
+    ...(input.deliveryId === undefined ? [] : [{ type: 'delivery-id', valueString: input.deliveryId }]),
+  ];
+  const entity: AuditEventEntity[] = [
+    { type: systemObject, what: { identifier: { system: REQUEST_ID_SYSTEM, value: String(request.id) } }, description: `${request.method} ${route}`, detail: details },
+  ];
+  const business = businessEntityOf(request, status);
+  if (business !== undefined) entity.push(business);
+  for (const reference of input.references) entity.push({ type: systemObject, what: { reference } });
+  return {
+    resourceType: 'AuditEvent',
+    type: { system: AUDIT_EVENT_TYPE, code: 'rest', display: 'RESTful Operation' },
+    subtype: [{ system: RESTFUL_INTERACTION, code: subtype }],
+    action,
+    recorded: input.recorded.toISOString(),
+    ...outcomeOf(status),
+    agent: agents,
+    source: { site: 'telesante-fhir', observer: { display: 'telesante-fhir' }, type: [{ system: SOURCE_TYPE, code: '4', display: 'Application Server' }] },
+    entity,
+  };
+}

@@ -1,0 +1,10 @@
+// The security room: authentication (bearer JWT, API keys), scopes per route, FINESS binding, rate
+// limits, security headers, TLS, and the audit trail of every write. Routes declare their access in
+// their config (`config: { access: 'acts:write' }`); the hooks here enforce it.
+export { ANONYMOUS, apiKeyHash, Authenticator, createAuthenticator, parseApiKeys, SCOPES, TOKEN_ALGORITHMS } from './credentials.ts';
+export type { Principal, Scope } from './credentials.ts';
+export { assertStructureAllowed, registerSecurity } from './plugin.ts';
+export type { RouteAccess, SecurityOptions } from './plugin.ts';
+export { auditEventOf, isAuditedWrite } from './audit.ts';
+export { httpsOptionsOf } from './tls.ts';
+export type { HttpsOptions } from './tls.ts';

@@ -1,0 +1,91 @@
+// `telesante offers import` against a real HAPI server: a file with good and bad lines (the good land,
+// the bad are in the rejects file with their line numbers), and an import stopped by Ctrl-C then resumed
+// (every line in exactly once).
+import { spawn, spawnSync } from 'node:child_process';
+import type { HealthcareService } from '@medplum/fhirtypes';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { HapiStore } from '../../src/fhir/index.ts';
+import { OFFER_IDENTIFIER_SYSTEM } from '../../src/mapping/index.ts';
+import { generateOffers } from '../../src/peuplement/index.ts';
+import { hapiBaseUrl, runId } from '../support/hapi.ts';
+
+const baseUrl = await hapiBaseUrl();
+const dir = mkdtempSync(join(tmpdir(), 'offers-import-'));
+
+function telesante(...args: string[]): { status: number | null; stderr: string } {
+  const result = spawnSync(process.execPath, ['src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 600_000 });
+  return { status: result.status, stderr: result.stderr };
+}
+
+/** How many HealthcareServices carry each identifier (one search per 40). */
+async function occurrences(store: HapiStore, ids: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>(ids.map((id) => [id, 0]));
+  for (let i = 0; i < ids.length; i += 40) {
+    const chunk = ids.slice(i, i + 40);
+    const found = await store.search<HealthcareService>('HealthcareService', { identifier: chunk.map((id) => `${OFFER_IDENTIFIER_SYSTEM}|${id}`).join(','), _count: '200', _elements: 'identifier' });
+    for (const entry of found.entry ?? []) {
+      const id = entry.resource?.identifier?.find((x) => x.system === OFFER_IDENTIFIER_SYSTEM)?.value;
+      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+if (baseUrl === undefined) {
+  t.plan(0, 'no HAPI FHIR server');
+} else {
+  const store = new HapiStore({ baseUrl, timeoutMs: 60_000, retries: 2 });
+  // A seed of its own per run: new structures and professionals too, not only new offers.
+  const seed = Math.floor(Math.random() * 1e8);
+
+  t.test('good lines land on HAPI, bad lines are in the rejects file with their line numbers', async (t) => {
+    const offers = [...generateOffers(40, { seed, prefix: `IMP${runId()}` })];
+    const lines = offers.map((o) => JSON.stringify(o));
+    lines[2] = '{"identifiantOffre": broken json';
+    lines[9] = JSON.stringify({ ...offers[9], professionals: [{ rpps: '10005234562', familyName: 'Clé', profession: { code: '10' } }] });
+    lines[30] = JSON.stringify({ ...offers[30], careMode: { code: '26' } });
+    const file = join(dir, 'mixed.ndjson');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const run = telesante('offers', 'import', file, '--fhir-base-url', baseUrl, '--batch-size', '8', '--concurrency', '3');
+    t.equal(run.status, 1, `exit 1: some lines rejected\n${run.stderr}`);
+    const rejects = readFileSync(`${file}.rejects.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; outcome: { issue: { diagnostics?: string; expression?: string[] }[] } });
+    t.same(rejects.map((r) => r.line).sort((a, b) => a - b), [3, 10, 31]);
+    t.ok(rejects.find((r) => r.line === 10)?.outcome.issue.some((i) => i.expression?.[0] === 'professionals[0].rpps'), 'line 10: the RPPS key');
+    const good = offers.filter((_, i) => ![2, 9, 30].includes(i)).map((o) => o.identifiantOffre);
+    const counts = await occurrences(store, [...good, offers[9]?.identifiantOffre ?? '', offers[30]?.identifiantOffre ?? '']);
+    t.same(good.filter((id) => counts.get(id) !== 1), [], 'every good line is on HAPI, once');
+    t.equal(counts.get(offers[9]?.identifiantOffre ?? ''), 0, 'the rejected ones are not');
+    t.equal(counts.get(offers[30]?.identifiantOffre ?? ''), 0);
+    const checkpoint = JSON.parse(readFileSync(`${file}.checkpoint.json`, 'utf8'));
+    t.same({ line: checkpoint.line, complete: checkpoint.complete }, { line: 40, complete: true });
+  });
+
+  t.test('an import stopped by Ctrl-C and resumed ends with every line in exactly once', async (t) => {
+    const offers = [...generateOffers(120, { seed: seed + 1, prefix: `RES${runId()}` })];
+    const file = join(dir, 'resume.ndjson');
+    writeFileSync(file, `${offers.map((o) => JSON.stringify(o)).join('\n')}\n`);
+    const checkpointPath = `${file}.checkpoint.json`;
+    const child = spawn(process.execPath, ['src/cli/main.ts', 'offers', 'import', file, '--fhir-base-url', baseUrl, '--batch-size', '5', '--concurrency', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Ctrl-C once the first checkpoint is on disk: part of the file is done, part is not.
+    for (let i = 0; i < 600 && !existsSync(checkpointPath); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    const code = await exited;
+    t.equal(code, 130, `stopped: exit 130\n${stderr}`);
+    const stopped = JSON.parse(readFileSync(checkpointPath, 'utf8'));
+    t.ok(stopped.line > 0 && stopped.line < 120 && stopped.complete === false, `stopped at line ${stopped.line}`);
+
+    const resumed = telesante('offers', 'import', file, '--fhir-base-url', baseUrl, '--batch-size', '5', '--concurrency', '2', '--resume');
+    t.equal(resumed.status, 0, resumed.stderr);
+    t.match(resumed.stderr, new RegExp(`resuming after line ${stopped.line}`));
+    const done = JSON.parse(readFileSync(checkpointPath, 'utf8'));
+    t.same({ line: done.line, complete: done.complete, counts: done.counts }, { line: 120, complete: true, counts: { read: 120, imported: 120, rejected: 0 } });
+    const counts = await occurrences(store, offers.map((o) => o.identifiantOffre));
+    t.same([...counts.entries()].filter(([, n]) => n !== 1), [], 'every offer exactly once');
+  });
+}

@@ -1,0 +1,153 @@
+// The shared outbox on a real PostgreSQL: the Outbox contract, and two service instances delivering
+// from one table: every message once, in order per key, and a dead instance's claims taken over.
+import pg from 'pg';
+import t from 'tap';
+import { DeliveryService, PostgresOutbox } from '../../src/delivery/index.ts';
+import type { Delivery, DeliveryOptions, Failure } from '../../src/delivery/index.ts';
+import { outboxContract } from '../contract/outbox-contract.ts';
+
+const SERVER = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const DATABASE = 'telesante_outbox_test';
+const url = `${SERVER}/${DATABASE}`;
+
+async function ensureDatabase(): Promise<void> {
+  const client = new pg.Client({ connectionString: `${SERVER}/postgres` });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`).catch(() => undefined); // another file may win the race
+  } finally {
+    await client.end();
+  }
+}
+
+await ensureDatabase();
+
+outboxContract(t, async () => new PostgresOutbox({ connectionString: url }));
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const FAST: DeliveryOptions = { concurrency: 4, maxAttempts: 0, backoffMs: 5, maxBackoffMs: 20, breakerThreshold: 100, breakerCooldownMs: 100 };
+const failureOf = (error: unknown): Failure => ({
+  status: 503,
+  message: String(error),
+  outcome: { resourceType: 'OperationOutcome', issue: [] },
+  transient: true,
+  serverDown: false,
+});
+
+async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+t.test('two instances share one outbox: each message once, in order per key', async (t) => {
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const seen: { instance: string; key: string; n: number }[] = [];
+  const handler = (instance: string) => async (delivery: Delivery) => {
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+    seen.push({ instance, key: delivery.key, n: (delivery.payload as { n: number }).n });
+    return { status: 201, body: {} };
+  };
+  const a = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `a-${run}` }), FAST, failureOf, quiet);
+  const b = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `b-${run}` }), FAST, failureOf, quiet);
+  a.handle('test', handler('a'));
+  b.handle('test', handler('b'));
+  t.teardown(async () => {
+    await a.stop(0);
+    await b.stop(0);
+    await a.outbox.close();
+    await b.outbox.close();
+  });
+  a.start();
+  b.start();
+  const KEYS = 10;
+  const PER_KEY = 20;
+  const submitted: Promise<unknown>[] = [];
+  for (let n = 1; n <= PER_KEY; n++) {
+    for (let k = 0; k < KEYS; k++) {
+      const service = (n + k) % 2 === 0 ? a : b;
+      submitted.push(service.submit({ kind: 'test', key: `${run}|k${k}`, payload: { n }, receivedAt: new Date().toISOString() }));
+    }
+    await Promise.all(submitted.splice(0)); // acceptance order per key is n
+  }
+  await until(async () => seen.filter((s) => s.key.startsWith(run)).length >= KEYS * PER_KEY, 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // nothing more arrives late
+  const mine = seen.filter((s) => s.key.startsWith(run));
+  const counts = new Map<string, string[]>();
+  for (const s of mine) counts.set(`${s.key}:${s.n}`, [...(counts.get(`${s.key}:${s.n}`) ?? []), s.instance]);
+  const doubled = [...counts].filter(([, who]) => who.length > 1);
+  t.same(doubled, [], 'no message delivered twice');
+  t.equal(mine.length, KEYS * PER_KEY, 'every message delivered exactly once');
+  for (let k = 0; k < KEYS; k++) {
+    const order = mine.filter((s) => s.key === `${run}|k${k}`).map((s) => s.n);
+    t.same(order, Array.from({ length: PER_KEY }, (_, i) => i + 1), `key k${k} in acceptance order`);
+  }
+  t.ok(new Set(mine.map((s) => s.instance)).size === 2, 'both instances delivered');
+});
+
+t.test("a claim whose instance died is taken over when its lease runs out", async (t) => {
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const dead = new PostgresOutbox({ connectionString: url, owner: `dead-${run}`, leaseMs: 400 });
+  const accepted = await dead.enqueue({ kind: 'test', key: `${run}|x`, payload: { n: 1 }, receivedAt: new Date().toISOString() });
+  const claimed = await dead.due(Date.now(), 1000);
+  t.ok(claimed.some((d) => d.id === accepted.delivery.id), 'claimed by the instance that then dies');
+  await dead.close();
+  const delivered: string[] = [];
+  const alive = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `alive-${run}` }), FAST, failureOf, quiet);
+  alive.handle('test', async (delivery) => {
+    delivered.push(delivery.id);
+    return { status: 201, body: {} };
+  });
+  t.teardown(async () => {
+    await alive.stop(0);
+    await alive.outbox.close();
+  });
+  alive.start();
+  const started = Date.now();
+  await until(async () => delivered.includes(accepted.delivery.id), 10_000);
+  t.ok(Date.now() - started >= 200, 'not before the lease ran out');
+  await until(async () => (await alive.outbox.get(accepted.delivery.id))?.status === 'delivered', 10_000);
+  t.equal(delivered.filter((id) => id === accepted.delivery.id).length, 1, 'delivered once');
+});
+
+t.test('the service runs on the shared outbox when DELIVERY_DATABASE_URL names it', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    env: { ...process.env, PORT: '0', FHIR_BASE_URL: '', DELIVERY_DATABASE_URL: url, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  let output = '';
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line:\n${output}`)), 60_000);
+    const read = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+  });
+  const offer = JSON.parse(readFileSync('examples/offers/gp-teleconsultation.json', 'utf8')) as { identifiantOffre: string };
+  const response = await fetch(`${address}/v1/offers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...offer, identifiantOffre: `${offer.identifiantOffre}-${Date.now().toString(36)}` }),
+  });
+  t.equal(response.status, 201, await response.clone().text());
+  const deliveryId = response.headers.get('x-delivery-id') ?? '';
+  const check = new pg.Client({ connectionString: url });
+  await check.connect();
+  const row = await check.query('SELECT status FROM telesante_deliveries WHERE id = $1', [deliveryId]);
+  await check.end();
+  t.equal(row.rows[0]?.status, 'delivered', 'the write went through the PostgreSQL outbox');
+});
