@@ -10,7 +10,7 @@ import { nirKey } from '../../src/ins/index.ts';
 import type { Act } from '../../src/model/act.ts';
 import { loadConformance } from '../../scripts/load-conformance.ts';
 import { testApp } from '../support/app.ts';
-import { hapiBaseUrl, loadConformanceOnce, runId } from '../support/hapi.ts';
+import { HAPI_APP_ENV, hapiBaseUrl, loadConformanceOnce, runId } from '../support/hapi.ts';
 import { example, exampleFiles } from '../unit/mapping/act-examples.ts';
 
 const baseUrl = await hapiBaseUrl();
@@ -54,7 +54,7 @@ if (baseUrl === undefined) {
   t.plan(0, 'no HAPI FHIR server');
 } else {
   const store = new HapiStore({ baseUrl, timeoutMs: 60_000, retries: 2 });
-  const { app } = await testApp({}, store);
+  const { app } = await testApp({ ...HAPI_APP_ENV }, store);
   t.teardown(() => app.close());
   await loadConformanceOnce(() => loadConformance(baseUrl, { log: () => undefined }));
 

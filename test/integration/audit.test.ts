@@ -6,7 +6,7 @@ import { HapiStore } from '../../src/fhir/index.ts';
 import type { Act } from '../../src/model/act.ts';
 import { testApp } from '../support/app.ts';
 import { testIssuer } from '../support/auth.ts';
-import { hapiBaseUrl, runId } from '../support/hapi.ts';
+import { HAPI_APP_ENV, hapiBaseUrl, runId } from '../support/hapi.ts';
 import { example, exampleFiles } from '../unit/mapping/act-examples.ts';
 
 const baseUrl = await hapiBaseUrl();
@@ -20,7 +20,7 @@ if (baseUrl === undefined) {
     const act: Act = { ...source, actId: `${source.actId}-${run}`, patient: { ...source.patient, ipp: { ...source.patient.ipp, value: `${source.patient.ipp.value}-${run}` } } };
     const issuer = await testIssuer();
     const store = new HapiStore({ baseUrl, timeoutMs: 30_000, retries: 1 });
-    const { app } = await testApp({}, store, { auth: { issuer } });
+    const { app } = await testApp({ ...HAPI_APP_ENV }, store, { auth: { issuer } });
     t.teardown(() => app.close());
     const client = `dpi-audit-${run}`;
     const token = await issuer.sign({ client_id: client, sub: `user-${run}`, scope: 'acts:write' });

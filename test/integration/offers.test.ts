@@ -6,7 +6,7 @@ import t from 'tap';
 import { HapiStore } from '../../src/fhir/index.ts';
 import { loadConformance } from '../../scripts/load-conformance.ts';
 import { testApp } from '../support/app.ts';
-import { hapiBaseUrl, loadConformanceOnce, runId } from '../support/hapi.ts';
+import { HAPI_APP_ENV, hapiBaseUrl, loadConformanceOnce, runId } from '../support/hapi.ts';
 import { examples } from '../unit/mapping/offer-examples.ts';
 
 const TRE_R338 = 'https://mos.esante.gouv.fr/NOS/TRE_R338-ModaliteAccueil/FHIR/TRE-R338-ModaliteAccueil';
@@ -23,7 +23,7 @@ if (baseUrl === undefined) {
   t.plan(0, 'no HAPI FHIR server');
 } else {
   const store = new HapiStore({ baseUrl, timeoutMs: 60_000, retries: 2 });
-  const { app } = await testApp({}, store);
+  const { app } = await testApp({ ...HAPI_APP_ENV }, store);
   t.teardown(() => app.close());
   await loadConformanceOnce(() => loadConformance(baseUrl));
 

@@ -102,3 +102,12 @@ export async function loadConformanceOnce<T>(load: () => Promise<T>): Promise<T>
     }
   }
 }
+
+/**
+ * The environment of an app under test against HAPI. A write answers 201 once delivered, or 202 when its
+ * delivery takes longer than DELIVERY_WAIT_MS (5 s by default) and goes on in the background. On a CI
+ * machine under load, ten concurrent posts retrying HAPI's 409s can take longer than that: these tests are
+ * about what lands on HAPI, not about latency, so they wait for the delivery (the 202 path has tests of
+ * its own, test/integration/delivery-faults.test.ts).
+ */
+export const HAPI_APP_ENV: Readonly<Record<string, string>> = { DELIVERY_WAIT_MS: '120000' };
