@@ -59,10 +59,34 @@ function typeCode(type: ElementDefinitionType): string {
   return fhirType ?? type.code ?? '';
 }
 
+/** What the walk reads of an element definition on every value, worked out once per definition. */
+interface Prepared {
+  /** `fixed[x]` and `pattern[x]`. */
+  readonly fixed: unknown;
+  readonly pattern: unknown;
+  /** The type codes, in order (typeCode of each). */
+  readonly types: readonly string[];
+}
+const preparedDefinitions = new WeakMap<ElementDefinition, Prepared>();
+
+function prepared(def: ElementDefinition): Prepared {
+  let found = preparedDefinitions.get(def);
+  if (found === undefined) {
+    let fixed: unknown;
+    let pattern: unknown;
+    for (const [key, value] of Object.entries(def)) {
+      if (fixed === undefined && key.startsWith('fixed') && key.length > 'fixed'.length) fixed = value;
+      if (pattern === undefined && key.startsWith('pattern') && key.length > 'pattern'.length) pattern = value;
+    }
+    found = { fixed, pattern, types: (def.type ?? []).map(typeCode) };
+    preparedDefinitions.set(def, found);
+  }
+  return found;
+}
+
 /** `fixed[x]` / `pattern[x]` of an element definition. */
 function specifiedValue(def: ElementDefinition, kind: 'fixed' | 'pattern'): unknown {
-  for (const [key, value] of Object.entries(def)) if (key.startsWith(kind) && key.length > kind.length) return value;
-  return undefined;
+  return prepared(def)[kind];
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {
@@ -369,7 +393,7 @@ export class ProfileWalker {
       if (Array.isArray(raw)) raw.forEach((v, i) => out.push({ value: v, path: `${path}.${key}[${i}]`, type }));
       else out.push({ value: raw, path: `${path}.${key}`, type });
     };
-    const types = (node.def.type ?? []).map(typeCode);
+    const types = prepared(node.def).types;
     if (name.endsWith('[x]')) {
       const prefix = name.slice(0, -3);
       for (const type of types) if (obj[prefix + capitalize(type)] !== undefined) push(prefix + capitalize(type), type);
