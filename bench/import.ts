@@ -1,52 +1,75 @@
-// Bulk import throughput into HAPI (issue 8), three measurements in the same run, each on offers of its
-// own (fresh seed: new offers, structures and professionals, so every one is a creation):
-//   engine   importOffers as `telesante offers import` runs it (validation, one search per batch,
-//            mapping, merge, gate, K transactions in flight)
-//   naive    one transaction per offer (its own Bundle: Organization, Location, HealthcareService,
-//            Practitioners, roles), one after the other: a client posting offer by offer
-//   ceiling  the same merged transaction Bundles as the engine's, built before the clock starts, posted
-//            straight to HAPI with the same concurrency: what HAPI takes at best
-//   sh scripts/node.sh bench/import.ts [count=100000] [batchSize=50] [concurrency=4] [naiveCount=count/10]
-// FHIR_BASE_URL (default http://127.0.0.1:8080/fhir). Not part of CI: it writes into that server.
-import type { Bundle } from '@medplum/fhirtypes';
-import { FhirStoreError, HapiStore } from '../src/fhir/index.ts';
+// Bulk import throughput into HAPI (issue 8). Every measurement runs in the same process against the same
+// server, on generated offers of its own (a fresh seed and prefix: new offers, structures and
+// professionals, so every write is a creation, as in a first peuplement):
+//   naive    what a script without batching does: each resource of each offer sent as its own request
+//            (a conditional PUT per Organization, Location, HealthcareService, Practitioner and role,
+//            references rewritten to the ids the server gave), one request after the other
+//   ceiling  the engine's own merged transaction Bundles, built and validated before the clock starts,
+//            posted straight to HAPI with K in flight: what HAPI takes at best with that batching
+//   engine   importOffers as `telesante offers import` runs it (rules, one search per batch, mapping,
+//            merge, validation gate, K transactions in flight), for each batch size and K asked
+//
+//   sh scripts/node.sh bench/import.ts [count=2000] [batchSizes=50] [concurrencies=4] [naiveCount=count/10]
+//   e.g. a sweep: sh scripts/node.sh bench/import.ts 1000 25,50,100,200 2,4,8
+// The ceiling is measured for each batch size at the largest K. Before anything is timed, a warm-up runs
+// each kind of write on a few offers, so that no measurement pays for the JVM's warm-up (HAPI just
+// started is several times slower). FHIR_BASE_URL (default
+// http://127.0.0.1:8080/fhir). Not part of CI: it writes into that server.
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { asStored, FhirStoreError, HapiStore } from '../src/fhir/index.ts';
 import { createValidator } from '../src/fhir/validation/index.ts';
 import { toOfferBundle } from '../src/mapping/index.ts';
 import { generateOffers, importOffers, mergeTransactions } from '../src/peuplement/index.ts';
 import type { ImportRecord } from '../src/peuplement/index.ts';
 
-const count = Number(process.argv[2] ?? 100_000);
-const batchSize = Number(process.argv[3] ?? 50);
-const concurrency = Number(process.argv[4] ?? 4);
+const list = (text: string | undefined, fallback: number): number[] => (text === undefined ? [fallback] : text.split(',').map(Number));
+const count = Number(process.argv[2] ?? 2000);
+const batchSizes = list(process.argv[3], 50);
+const concurrencies = list(process.argv[4], 4);
 const naiveCount = Number(process.argv[5] ?? Math.max(50, Math.round(count / 10)));
 const baseUrl = (process.env.FHIR_BASE_URL ?? 'http://127.0.0.1:8080/fhir').replace(/\/+$/, '');
 const store = new HapiStore({ baseUrl, timeoutMs: 300_000, retries: 2 });
 const validator = await createValidator();
-const seed = Date.now() % 100_000_000;
 const run = Date.now().toString(36);
+let seed = Date.now() % 100_000_000;
+let measurement = 0;
+/** Offers no other measurement of any run has written. */
+const freshOffers = (n: number) => generateOffers(n, { seed: seed++, prefix: `B${run}${measurement++}` });
 
-async function* records(n: number, s: number, prefix: string): AsyncGenerator<ImportRecord> {
+async function* records(n: number): AsyncGenerator<ImportRecord> {
   let line = 0;
-  for (const offer of generateOffers(n, { seed: s, prefix })) {
+  for (const offer of freshOffers(n)) {
     const text = JSON.stringify(offer);
     yield { line: ++line, text, body: JSON.parse(text) as unknown };
   }
 }
 
-async function engine(): Promise<number> {
+async function engine(n: number, batchSize: number, concurrency: number): Promise<number> {
   const t0 = performance.now();
-  const result = await importOffers(records(count, seed, `BE${run}`), { store, validator, batchSize, concurrency });
+  const result = await importOffers(records(n), { store, validator, batchSize, concurrency });
   const seconds = (performance.now() - t0) / 1000;
-  if (result.status !== 'done' || result.counts.imported !== count) throw new Error(`engine: ${result.status} ${JSON.stringify(result.counts)} ${result.error?.message ?? ''}`);
-  return count / seconds;
+  if (result.status !== 'done' || result.counts.imported !== n) throw new Error(`engine: ${result.status} ${JSON.stringify(result.counts)} ${result.error?.message ?? ''}`);
+  return n / seconds;
 }
 
-async function naive(): Promise<number> {
+/** One request per resource, in the Bundle's order (targets before the resources that point at them). */
+async function naive(n: number): Promise<number> {
   const t0 = performance.now();
-  for (const offer of generateOffers(naiveCount, { seed: seed + 1, prefix: `BN${run}` })) {
-    await store.transaction(toOfferBundle(offer, { now: new Date().toISOString() }));
+  for (const offer of freshOffers(n)) {
+    const serverIds = new Map<string, string>();
+    for (const entry of toOfferBundle(offer, { now: new Date().toISOString() }).entry ?? []) {
+      const body = JSON.stringify(entry.resource).replace(/"urn:uuid:[0-9a-f-]+"/g, (urn) => {
+        const id = serverIds.get(urn.slice(1, -1));
+        if (id === undefined) throw new Error(`naive: ${urn} is referenced before it is written`);
+        return JSON.stringify(id);
+      });
+      const response = await fetch(`${baseUrl}/${entry.request?.url ?? ''}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body });
+      const stored = (await response.json()) as Resource;
+      if (!response.ok || stored.id === undefined) throw new Error(`naive: ${response.status} ${JSON.stringify(stored).slice(0, 300)}`);
+      serverIds.set(entry.fullUrl ?? '', `${stored.resourceType}/${stored.id}`);
+    }
   }
-  return naiveCount / ((performance.now() - t0) / 1000);
+  return n / ((performance.now() - t0) / 1000);
 }
 
 // Two batches in flight may both create one shared Organization: HAPI refuses the second (409, its
@@ -58,16 +81,20 @@ async function post(bundle: Bundle): Promise<void> {
       return;
     } catch (error) {
       if (!(error instanceof FhirStoreError) || !error.transient || attempt >= 6) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt * (0.5 + Math.random())));
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt * (0.5 + Math.random())));
     }
   }
 }
 
-async function ceiling(): Promise<number> {
+async function ceiling(n: number, batchSize: number, concurrency: number): Promise<number> {
   const bundles: Bundle[] = [];
-  const offers = [...generateOffers(count, { seed: seed + 2, prefix: `BC${run}` })];
-  const now = new Date().toISOString();
-  for (let i = 0; i < offers.length; i += batchSize) bundles.push(mergeTransactions(offers.slice(i, i + batchSize).map((o) => toOfferBundle(o, { now }))));
+  const offers = [...freshOffers(n)];
+  const now = new Date();
+  for (let i = 0; i < offers.length; i += batchSize) {
+    const bundle = mergeTransactions(offers.slice(i, i + batchSize).map((o) => toOfferBundle(o, { now: now.toISOString() })));
+    if (validator.validate(asStored(bundle, now)).some((issue) => issue.severity === 'error')) throw new Error('ceiling: a generated batch fails the gate');
+    bundles.push(bundle);
+  }
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -75,14 +102,27 @@ async function ceiling(): Promise<number> {
       for (let i = next++; i < bundles.length; i = next++) await post(bundles[i] as Bundle);
     }),
   );
-  return count / ((performance.now() - t0) / 1000);
+  return n / ((performance.now() - t0) / 1000);
 }
 
-console.log(`HAPI ${baseUrl}; ${count} offers per measurement (naive: ${naiveCount}); batch ${batchSize}, concurrency ${concurrency}; seed ${seed}`);
-const ceilingRate = await ceiling();
-console.log(`ceiling  (pre-built merged Bundles, K=${concurrency})  ${ceilingRate.toFixed(1).padStart(7)} offers/s`);
-const naiveRate = await naive();
-console.log(`naive    (one transaction per offer, sequential)  ${naiveRate.toFixed(1).padStart(7)} offers/s`);
-const engineRate = await engine();
-console.log(`engine   (telesante offers import)                ${engineRate.toFixed(1).padStart(7)} offers/s`);
-console.log(`\nengine / naive = ${(engineRate / naiveRate).toFixed(1)}x (target >= 10x); engine / ceiling = ${((engineRate / ceilingRate) * 100).toFixed(0)} % (target >= 85 %)`);
+// Warm-up, not timed: the naive requests, merged transactions and the engine's searches and writes.
+await naive(20);
+await ceiling(100, 50, 4);
+await engine(100, 50, 4);
+
+const rate = (value: number) => `${value.toFixed(1).padStart(7)} offers/s`;
+console.log(`HAPI ${baseUrl}; ${count} offers per measurement (naive: ${naiveCount}); batch sizes ${batchSizes.join(',')}; K ${concurrencies.join(',')}`);
+const naiveRate = await naive(naiveCount);
+console.log(`naive    (one request per resource, sequential)      ${rate(naiveRate)}`);
+const kMax = Math.max(...concurrencies);
+for (const batchSize of batchSizes) {
+  const ceilingRate = await ceiling(count, batchSize, kMax);
+  console.log(`ceiling  (pre-built merged Bundles, B=${batchSize}, K=${kMax})`.padEnd(54) + rate(ceilingRate));
+  for (const concurrency of concurrencies) {
+    const engineRate = await engine(count, batchSize, concurrency);
+    console.log(
+      `engine   (telesante offers import, B=${batchSize}, K=${concurrency})`.padEnd(54) +
+        `${rate(engineRate)}   ${(engineRate / naiveRate).toFixed(1)}x naive (target >= 10x), ${((engineRate / ceilingRate) * 100).toFixed(0)} % of the ceiling (target >= 85 %)`,
+    );
+  }
+}
