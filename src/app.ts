@@ -178,7 +178,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '') });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes, { store });
+  await app.register(healthRoutes, { store, deliveries });
   await app.register(insRoutes, { allowTestIdentities: config.allowTestIdentities, validator, clock, bodyLimit: config.bodyLimitBytes });
   await app.register(validateRoutes, { validator });
   const waitMs = config.deliveryWaitMs;

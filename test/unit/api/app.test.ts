@@ -1,5 +1,6 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import t from 'tap';
+import { example as actExample } from '../mapping/act-examples.ts';
 import { HapiStore } from '../../../src/fhir/index.ts';
 import { testApp } from '../../support/app.ts';
 
@@ -18,6 +19,7 @@ t.test('liveness and readiness on the embedded store', async (t) => {
   const ready = await app.inject({ method: 'GET', url: '/ready' });
   t.equal(ready.statusCode, 200);
   t.equal(ready.json().store, 'embedded');
+  t.same(ready.json().deliveries, { pending: 0, dead: 0, breaker: 'closed' }, 'nothing waiting');
 });
 
 t.test('readiness is 503 with the reason when the FHIR server does not answer', async (t) => {
@@ -28,6 +30,20 @@ t.test('readiness is 503 with the reason when the FHIR server does not answer', 
   t.equal(ready.statusCode, 503);
   t.equal(ready.json().status, 'unavailable');
   t.match(ready.json().reason, /127\.0\.0\.1:9.*does not answer/);
+});
+
+t.test('readiness shows the writes waiting for the FHIR server', async (t) => {
+  const store = new HapiStore({ baseUrl: 'http://127.0.0.1:9/fhir', timeoutMs: 1_000, retries: 0 });
+  const { app } = await testApp({ DELIVERY_WAIT_MS: '0' }, store);
+  t.teardown(() => app.close());
+  // HAPI does not answer, the act is accepted all the same: it waits in the outbox.
+  const posted = await app.inject({ method: 'POST', url: '/v1/acts', payload: actExample('01') });
+  t.equal(posted.statusCode, 202, posted.body.slice(0, 300));
+  const ready = await app.inject({ method: 'GET', url: '/ready' });
+  t.equal(ready.statusCode, 503);
+  t.equal(ready.json().deliveries.pending, 2, 'the act and its AuditEvent wait');
+  t.equal(ready.json().deliveries.dead, 0);
+  t.match(ready.json().deliveries.breaker, /^(closed|open|half-open)$/);
 });
 
 t.test('the OpenAPI 3 document and the docs page', async (t) => {
