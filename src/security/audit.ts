@@ -1,5 +1,6 @@
-// The audit record of a write, as a FHIR R4 AuditEvent (type rest, subtype the REST interaction, action
-// C/U/D/E, outcome 0/4/8, the client and the token's subject as agents, the service as source). It
+// The audit record of a write, or of a read of personal health data (an act, a search of acts), as a FHIR
+// R4 AuditEvent (type rest, subtype the REST interaction, action C/R/U/D/E, outcome 0/4/8, the client and
+// the token's subject as agents, the service as source). It
 // names what was written by reference and business identifier, never by content: no INS, no name, no
 // birth date ever reaches it. The ANS traceability guide (TDE) is not at hand: this follows FHIR R4
 // AuditEvent and the IHE BALP habits it builds on (entity type 2 "System Object", source type 4).
@@ -22,17 +23,24 @@ const SOURCE = /^(?:urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+|urn:uuid:[0-9a-f-]{36}
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 const WRITE_SCOPES = new Set(['offers:write', 'acts:write', 'deliveries:admin']);
+/** Reads that disclose personal health data: who read which act is traced as any write is. */
+const AUDITED_READ_SCOPES = new Set(['acts:read']);
 
-/** A request that writes: POST/PUT/DELETE on a /v1 route whose access names a write scope. */
-export function isAuditedWrite(request: FastifyRequest): boolean {
-  if (!WRITE_METHODS.has(request.method)) return false;
+/**
+ * What of this request the audit trail records: a write (POST/PUT/DELETE on a route whose access names a
+ * write scope), a read of personal health data (GET on a route whose access names acts:read), or nothing.
+ */
+export function auditedAccess(request: FastifyRequest): 'write' | 'read' | undefined {
   const access = request.routeOptions.config.access;
-  if (access === undefined || access === 'public' || access === 'authenticated') return false;
+  if (access === undefined || access === 'public' || access === 'authenticated') return undefined;
   const scopes: readonly string[] = typeof access === 'string' ? [access] : access;
-  return scopes.some((scope) => WRITE_SCOPES.has(scope));
+  if (WRITE_METHODS.has(request.method)) return scopes.some((scope) => WRITE_SCOPES.has(scope)) ? 'write' : undefined;
+  if (request.method === 'GET') return scopes.some((scope) => AUDITED_READ_SCOPES.has(scope)) ? 'read' : undefined;
+  return undefined;
 }
 
 function interactionOf(method: string, route: string): { subtype: string; action: AuditEvent['action'] } {
+  if (method === 'GET') return route.includes(':') ? { subtype: 'read', action: 'R' } : { subtype: 'search-type', action: 'E' };
   if (route.includes('$')) return { subtype: 'operation', action: 'E' };
   if (method === 'DELETE') return { subtype: 'delete', action: 'D' };
   if (method === 'PUT' || method === 'PATCH') return { subtype: 'update', action: 'U' };
@@ -92,10 +100,13 @@ export function auditEventOf(input: AuditInput): AuditEvent {
   if (principal?.subject !== undefined && principal.subject !== principal.clientId) {
     agents.push({ who: { identifier: { system: SUBJECT_SYSTEM, value: principal.subject.slice(0, 256) } }, requestor: true });
   }
+  // A search says which criteria it used, never their values (an INS is one of them).
+  const criteria = request.method === 'GET' && request.query !== null && typeof request.query === 'object' ? Object.keys(request.query).filter((name) => /^[A-Za-z_]{1,40}$/.test(name)).sort() : [];
   const details = [
     { type: 'request-id', valueString: String(request.id) },
     { type: 'http-method', valueString: request.method },
     { type: 'http-status', valueString: String(status) },
+    ...(criteria.length === 0 ? [] : [{ type: 'search-criteria', valueString: criteria.join(',') }]),
     ...(input.deliveryId === undefined ? [] : [{ type: 'delivery-id', valueString: input.deliveryId }]),
   ];
   const entity: AuditEventEntity[] = [

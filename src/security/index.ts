@@ -5,6 +5,6 @@ export { ANONYMOUS, apiKeyHash, Authenticator, createAuthenticator, parseApiKeys
 export type { Principal, Scope } from './credentials.ts';
 export { assertStructureAllowed, registerSecurity } from './plugin.ts';
 export type { RouteAccess, SecurityOptions } from './plugin.ts';
-export { auditEventOf, isAuditedWrite } from './audit.ts';
+export { auditedAccess, auditEventOf } from './audit.ts';
 export { httpsOptionsOf } from './tls.ts';
 export type { HttpsOptions } from './tls.ts';

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AccessDenied, tooManyRequests } from '../api/errors.ts';
 import type { DeliveryService } from '../delivery/index.ts';
 import type { FhirStore } from '../fhir/index.ts';
-import { auditEventOf, isAuditedWrite } from './audit.ts';
+import { auditedAccess, auditEventOf } from './audit.ts';
 import { ANONYMOUS } from './credentials.ts';
 import type { Authenticator, Principal, Scope } from './credentials.ts';
 
@@ -103,8 +103,9 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
     });
   }
 
-  // The audit trail: one AuditEvent per write, through the outbox (durable, retried like any write),
-  // and one log line without personal data. After the answer: the client never waits for it.
+  // The audit trail: one AuditEvent per write and per read of personal health data, through the outbox
+  // (durable, retried like any write), and one log line without personal data. After the answer: the
+  // client never waits for it.
   deliveries.handle('audit', async (delivery, ctx) => {
     const event = delivery.payload as AuditEvent;
     // The delivery id is the AuditEvent's id: a redelivery after a crash writes the same one again.
@@ -116,11 +117,10 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!isAuditedWrite(request) || reply.statusCode >= 300 || typeof payload !== 'string') return payload;
-    // The references the write produced (never the body): read back from the answer.
+    if (auditedAccess(request) === undefined || reply.statusCode >= 300 || typeof payload !== 'string') return payload;
+    // The references the write produced or the read disclosed (never the content): read back from the answer.
     try {
-      const answer = JSON.parse(payload) as { references?: unknown };
-      if (Array.isArray(answer.references)) request.auditReferences = answer.references.filter((r): r is string => typeof r === 'string' && /^[A-Za-z]+\/[A-Za-z0-9.-]{1,64}$/.test(r));
+      request.auditReferences = referencesIn(JSON.parse(payload) as unknown);
     } catch {
       // not JSON: nothing to add
     }
@@ -128,12 +128,13 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    if (!isAuditedWrite(request)) return;
+    const access = auditedAccess(request);
+    if (access === undefined) return;
     const principal = request.principal;
     const status = reply.statusCode;
     request.log.info(
       { audit: { client: principal?.clientId ?? '(unauthenticated)', method: request.method, route: request.routeOptions.url, status } },
-      'write audited',
+      `${access} audited`,
     );
     const deliveryId = reply.getHeader('x-delivery-id');
     const event = auditEventOf({
@@ -150,6 +151,24 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
       request.log.error({ err: { message: (error as Error).message } }, 'audit: the record could not be stored in the outbox');
     }
   });
+}
+
+const REFERENCE = /^[A-Za-z]+\/[A-Za-z0-9.-]{1,64}$/;
+
+/**
+ * The `Type/id` references an answer names: `references` (a write, one act), `reference` of each listed
+ * act (a search), or the resources of a FHIR Bundle (one act with Accept: application/fhir+json).
+ */
+function referencesIn(answer: unknown): string[] {
+  if (answer === null || typeof answer !== 'object') return [];
+  const { references, acts, resourceType, entry } = answer as { references?: unknown; acts?: unknown; resourceType?: unknown; entry?: unknown };
+  const found: unknown[] = [];
+  if (Array.isArray(references)) found.push(...(references as unknown[]));
+  if (Array.isArray(acts)) for (const act of acts as unknown[]) if (act !== null && typeof act === 'object') found.push((act as { reference?: unknown }).reference);
+  if (resourceType === 'Bundle' && Array.isArray(entry)) {
+    for (const item of entry as { resource?: { resourceType?: unknown; id?: unknown } }[]) found.push(`${String(item.resource?.resourceType)}/${String(item.resource?.id)}`);
+  }
+  return found.filter((r): r is string => typeof r === 'string' && REFERENCE.test(r));
 }
 
 declare module 'fastify' {

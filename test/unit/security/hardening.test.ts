@@ -70,11 +70,14 @@ t.test('every write leaves an AuditEvent (who, what, when, outcome, request id) 
   t.equal(read.statusCode, 200);
 
   let events: AuditEvent[] = [];
-  for (let i = 0; i < 100 && events.length < 2; i++) {
+  for (let i = 0; i < 100 && events.length < 3; i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     events = ((await store.search<AuditEvent>('AuditEvent', { _count: '50' })).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
   }
-  t.equal(events.length, 2, 'two writes, two AuditEvents; the read leaves none');
+  t.equal(events.length, 3, 'two writes and a read of acts (personal health data): three AuditEvents');
+  const search = events.find((e) => e.action === 'E');
+  t.match(search, { subtype: [{ code: 'search-type' }], outcome: '0' }, 'the search of acts');
+  t.same(search?.agent?.map((agent) => agent.who?.identifier?.value), ['dpi-batignolles', 'dr.martin@msp'], 'by whom');
   const byRequest = (id: string) => events.find((e) => e.entity?.some((entity) => entity.what?.identifier?.value === id));
   const ok = byRequest('req-audit-1');
   t.match(ok, {
