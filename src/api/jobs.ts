@@ -11,7 +11,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { FastifyPluginAsync } from 'fastify';
 import type { FhirStore } from '../fhir/index.ts';
 import type { Validator } from '../fhir/validation/index.ts';
-import { importOffers, recordsOf } from '../peuplement/index.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, importOffers, recordsOf } from '../peuplement/index.ts';
 import type { ImportCounts } from '../peuplement/index.ts';
 import { AccessDenied, ApiProblem } from './errors.ts';
 
@@ -126,8 +126,8 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, optio
       void importOffers(recordsOf(text(), 'ndjson'), {
         store: options.store,
         validator: options.validator,
-        batchSize: options.batchSize ?? 50,
-        concurrency: options.concurrency ?? 4,
+        batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+        concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
         ...(options.clock === undefined ? {} : { clock: options.clock }),
         requestId: `${String(request.id)}-import`,
         onReject: ({ line, identifiantOffre, outcome }) => {

@@ -13,6 +13,8 @@ import { createValidator } from '../fhir/validation/index.ts';
 import {
   checkpointPathOf,
   csvHeader,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CONCURRENCY,
   formatOfPath,
   generateOffers,
   IMPORT_FORMATS,
@@ -26,9 +28,6 @@ import {
 } from '../peuplement/index.ts';
 import type { Checkpoint, ImportCounts, ImportFormat, ImportReject } from '../peuplement/index.ts';
 
-/** Measured on HAPI 8.8 + PostgreSQL, 2 cores (bench/README.md). */
-export const DEFAULT_BATCH_SIZE = 50;
-export const DEFAULT_CONCURRENCY = 4;
 
 export const OFFERS_USAGE = `  telesante offers import <file|-> [--format csv|ndjson] [--fhir-base-url URL] [--batch-size N] [--concurrency K]
                           [--dry-run] [--resume] [--rejects FILE] [--quiet]

@@ -2,7 +2,7 @@
 // line as POST /v1/offers does, writes them in merged transactions, K at a time, resumable; and makes
 // synthetic offers for tests and benchmarks. The command line (cli/offers.ts) and the HTTP jobs
 // (api/jobs.ts) are two faces of the same engine.
-export { importOffers, outcomeOfOfferIssues } from './engine.ts';
+export { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, importOffers, outcomeOfOfferIssues } from './engine.ts';
 export type { ImportCounts, ImportOptions, ImportReject, ImportResult } from './engine.ts';
 export { checkpointPathOf, readCheckpoint, Watermark, writeCheckpoint } from './checkpoint.ts';
 export type { Checkpoint } from './checkpoint.ts';
