@@ -3,6 +3,13 @@
 // among incidents, distinct structures) page through a search asking for one element, keeping only a Set
 // of references. Nothing here holds more than one page of resources at a time.
 //
+// Groups by structure or department: a shared server holds far more Organizations than acted in a
+// period (every offer import, every other run), and one OR-list of all of them per search made grouping
+// cost in proportion to the whole server. So one paged pass over the period's Encounters gives the
+// structures that acted (and, per structure, the performers: distinct professionals are unions of these
+// sets, never sums), and one pass over the active offers gives the offers per structure; the searches of
+// a group then name only its structures that acted. A structure with neither is in no group.
+//
 // Every search used works the same on HAPI and on the embedded store (Medplum's in-memory router); this
 // was checked by hand and is asserted by the tests on both. Two limits of the embedded store shape it:
 // - it silently answers 0 to `_has` and to chains of two levels (`data:Encounter.service-provider:
@@ -13,7 +20,7 @@
 // What "an act" counts here: an Encounter of class VR (every act toActBundle writes) with status finished,
 // whose period meets the window. R4 `date` on Encounter is the period: an act with no end (planned, in
 // progress) would match every later window, so activity counts finished acts only, which have an end.
-import type { Encounter, HealthcareService, Observation, Organization, PractitionerRole, Resource, ResourceType } from '@medplum/fhirtypes';
+import type { Consent, Encounter, HealthcareService, Observation, Organization, PractitionerRole, Resource, ResourceType } from '@medplum/fhirtypes';
 import type { FhirStore, SearchParams } from '../fhir/index.ts';
 import { actTypeCodings, FINESS_SYSTEM, INCIDENT_EFFECT_SYSTEM, INCIDENT_TYPE_SYSTEM, PARTICIPANT_CODING, PARTICIPANT_ROLE_SYSTEM, PROFESSION_CODE, REPORT_LOINC, tokenQuery, V3_ACT_CODE } from '../mapping/act-coding.ts';
 import { CODE_SETS } from '../mapping/codes/index.ts';
@@ -125,12 +132,14 @@ function typeTokens(types: readonly ActType[]): SearchParams {
   );
 }
 
-const RECEPTION_TOKENS = tokens('characteristic', TELEHEALTH_RECEPTION.map((code) => ({ system: CODE_SETS.receptionModality.system, code })));
-const ANY_TELEHEALTH_TOKENS = tokens('characteristic', [
-  ...TELEHEALTH_RECEPTION.map((code) => ({ system: CODE_SETS.receptionModality.system, code })),
+const RECEPTION_CODINGS = TELEHEALTH_RECEPTION.map((code) => ({ system: CODE_SETS.receptionModality.system, code }));
+const ANY_TELEHEALTH_CODINGS = [
+  ...RECEPTION_CODINGS,
   ...TELEHEALTH_CARE_MODES.map((code) => ({ system: CODE_SETS.careMode.system, code })),
   ...TELEHEALTH_SPECIFIC_ACTS.map((code) => ({ system: CODE_SETS.specificAct.system, code })),
-]);
+];
+const RECEPTION_TOKENS = tokens('characteristic', RECEPTION_CODINGS);
+const ANY_TELEHEALTH_TOKENS = tokens('characteristic', ANY_TELEHEALTH_CODINGS);
 
 /**
  * Which resources a group covers, as search parameters per resource family. `orgRefs` undefined = every
@@ -156,11 +165,6 @@ function encounterScope(scope: Scope): Record<string, string> {
 function relatedScope(scope: Scope, param: 'encounter' | 'data'): Record<string, string> | undefined {
   if (scope.profession !== undefined) return undefined;
   return scope.orgRefs === undefined ? {} : { [`${param}:Encounter.service-provider`]: scope.orgRefs.join(',') };
-}
-
-function offerScope(scope: Scope): Record<string, string> | undefined {
-  if (scope.profession !== undefined) return undefined;
-  return scope.orgRefs === undefined ? {} : { organization: scope.orgRefs.join(',') };
 }
 
 /** A bounded number of searches in flight. */
@@ -273,35 +277,91 @@ async function byKeys<K extends string>(keys: readonly K[], count: (key: K) => P
   return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? 0])) as Record<K, number>;
 }
 
-const ACT_BASE: SearchParams = { class: `${V3_ACT_CODE}|VR`, status: 'finished' };
+const VR_CLASS = `${V3_ACT_CODE}|VR`;
+const ACT_BASE: SearchParams = { class: VR_CLASS, status: 'finished' };
 
-/** Distinct professionals (Practitioners) among the performers of finished telemedicine acts. */
-async function distinctProfessionals(searcher: Searcher, window: Window, scope: Scope): Promise<number> {
-  const roles = new Set<string>();
-  const params = { ...ACT_BASE, ...typeTokens(ACT_TYPES.filter((t) => TELEMEDICINE_ACT_TYPES.has(t))), date: dateWindow(window), ...encounterScope(scope), _elements: 'participant' };
-  await searcher.each<Encounter>('Encounter', params, (encounter) => {
+/**
+ * What the period's acts say, from one paged search of its telemedicine Encounters (any status, a few
+ * elements each): which structures acted, and who performed for each. Kept: one Set of performer roles
+ * per structure, never the Encounters.
+ */
+interface Activity {
+  /** Organization reference ('' for acts without one) → PractitionerRole ids of the performers of its finished telemedicine acts. */
+  readonly rolesByOrg: ReadonlyMap<string, ReadonlySet<string>>;
+  /** PractitionerRole id → its Practitioner and profession codes. */
+  readonly roles: ReadonlyMap<string, { readonly practitioner: string; readonly codes: ReadonlySet<string> }>;
+  /**
+   * Every structure a searched resource of the period can belong to: the service providers of the
+   * period's acts (their reports share their period; their incidents lie within it, act-check.ts), and
+   * those of the acts whose consent was refused in the period (a consent may be dated before its act).
+   */
+  readonly organizations: ReadonlySet<string>;
+}
+
+const TELEMEDICINE_TYPE_TOKENS = new Set(
+  ACT_TYPES.filter((t) => TELEMEDICINE_ACT_TYPES.has(t))
+    .flatMap((t) => actTypeCodings(t))
+    .map((c) => `${c.system ?? ''}|${c.code ?? ''}`),
+);
+
+/** Ids of `Type/id` references of that type. */
+function idsOf(references: Iterable<string | undefined>, type: ResourceType): string[] {
+  const ids = new Set<string>();
+  for (const reference of references) if (reference?.startsWith(`${type}/`)) ids.add(reference.slice(type.length + 1));
+  return [...ids];
+}
+
+/** Every resource of these ids, 100 per search. */
+async function eachById<T extends Resource>(searcher: Searcher, type: ResourceType, ids: readonly string[], elements: string, visit: (resource: T) => void): Promise<void> {
+  const batches: Promise<void>[] = [];
+  for (let i = 0; i < ids.length; i += 100) batches.push(searcher.each<T>(type, { _id: ids.slice(i, i + 100).join(','), _elements: elements }, visit));
+  await Promise.all(batches);
+}
+
+async function activityOf(searcher: Searcher, window: Window): Promise<Activity> {
+  const rolesByOrg = new Map<string, Set<string>>();
+  const organizations = new Set<string>();
+  const date = dateWindow(window);
+  await searcher.each<Encounter>('Encounter', { class: VR_CLASS, date, _elements: 'serviceProvider,participant,status,type' }, (encounter) => {
+    const org = encounter.serviceProvider?.reference ?? '';
+    if (org !== '') organizations.add(org);
+    const roles = rolesByOrg.get(org) ?? new Set<string>();
+    rolesByOrg.set(org, roles);
+    const telemedicine = (encounter.type ?? []).some((t) => (t.coding ?? []).some((c) => TELEMEDICINE_TYPE_TOKENS.has(`${c.system ?? ''}|${c.code ?? ''}`)));
+    if (encounter.status !== 'finished' || !telemedicine) return;
     for (const p of encounter.participant ?? []) {
       const reference = p.individual?.reference;
       const performer = (p.type ?? []).some((t) => (t.coding ?? []).some((c) => c.code !== undefined && PERFORMER_CODES.has(c.code)));
       if (performer && reference?.startsWith('PractitionerRole/')) roles.add(reference.slice('PractitionerRole/'.length));
     }
   });
+  const refused: (string | undefined)[] = [];
+  await searcher.each<Consent>('Consent', { status: 'rejected', date, _elements: 'data' }, (consent) => refused.push(...(consent.provision?.data ?? []).map((d) => d.reference?.reference)));
+  await eachById<Encounter>(searcher, 'Encounter', idsOf(refused, 'Encounter'), 'serviceProvider', (encounter) => {
+    if (encounter.serviceProvider?.reference !== undefined) organizations.add(encounter.serviceProvider.reference);
+  });
   // One professional may act for several structures (one PractitionerRole each): count Practitioners.
-  const practitioners = new Set<string>();
-  const ids = [...roles];
+  const roles = new Map<string, { practitioner: string; codes: Set<string> }>();
+  const roleIds = new Set([...rolesByOrg.values()].flatMap((r) => [...r]));
+  await eachById<PractitionerRole>(searcher, 'PractitionerRole', [...roleIds], 'practitioner,code', (role) => {
+    const codes = new Set((role.code ?? []).flatMap((c) => (c.coding ?? []).flatMap((x) => (x.code === undefined ? [] : [x.code]))));
+    roles.set(role.id ?? '', { practitioner: role.practitioner?.reference ?? `PractitionerRole/${role.id ?? ''}`, codes });
+  });
+  return { rolesByOrg, roles, organizations };
+}
+
+/** Distinct professionals (Practitioners) among the performers of the scope's finished telemedicine acts. */
+function distinctProfessionals(activity: Activity, scope: Scope): number {
+  const orgs = scope.orgRefs ?? [...activity.rolesByOrg.keys()];
   const professionCode = scope.profession === undefined ? undefined : PROFESSION_CODE[scope.profession];
-  const batches: Promise<void>[] = [];
-  for (let i = 0; i < ids.length; i += 100) {
-    const batch = ids.slice(i, i + 100);
-    batches.push(
-      searcher.each<PractitionerRole>('PractitionerRole', { _id: batch.join(','), _elements: 'practitioner,code' }, (role) => {
-        if (professionCode !== undefined && !(role.code ?? []).some((c) => (c.coding ?? []).some((x) => x.code === professionCode))) return;
-        const who = role.practitioner?.reference ?? `PractitionerRole/${role.id ?? ''}`;
-        practitioners.add(who);
-      }),
-    );
+  const practitioners = new Set<string>();
+  for (const org of orgs) {
+    for (const id of activity.rolesByOrg.get(org) ?? []) {
+      const role = activity.roles.get(id);
+      if (role === undefined || (professionCode !== undefined && !role.codes.has(professionCode))) continue;
+      practitioners.add(role.practitioner);
+    }
   }
-  await Promise.all(batches);
   return practitioners.size;
 }
 
@@ -314,21 +374,86 @@ async function distinctReferences<T extends Resource>(searcher: Searcher, type: 
   return seen.size;
 }
 
-async function offerIndicators(searcher: Searcher, scope: Record<string, string>): Promise<OfferIndicators> {
-  const active = { active: 'true', ...scope };
+async function offerIndicators(searcher: Searcher): Promise<OfferIndicators> {
+  const active = { active: 'true' };
   const [total, withTelehealthReception, structuresWithTelehealthOffer] = await Promise.all([
     searcher.count('HealthcareService', active),
     searcher.count('HealthcareService', { ...active, ...RECEPTION_TOKENS }),
     distinctReferences<HealthcareService>(searcher, 'HealthcareService', { ...active, ...ANY_TELEHEALTH_TOKENS, _elements: 'providedBy' }, (s) => s.providedBy?.reference),
   ]);
+  return offerRates(total, withTelehealthReception, structuresWithTelehealthOffer);
+}
+
+function offerRates(total: number, withTelehealthReception: number, structuresWithTelehealthOffer: number): OfferIndicators {
   return { total, withTelehealthReception, fillRate: total === 0 ? null : withTelehealthReception / total, structuresWithTelehealthOffer };
 }
 
-async function indicatorSet(searcher: Searcher, window: Window, scope: Scope, withMonths: boolean): Promise<IndicatorSet> {
+interface OfferTally {
+  total: number;
+  withTelehealthReception: number;
+  telehealth: number;
+}
+
+const RECEPTION_SET = new Set(RECEPTION_CODINGS.map((c) => `${c.system}|${c.code}`));
+const ANY_TELEHEALTH_SET = new Set(ANY_TELEHEALTH_CODINGS.map((c) => `${c.system}|${c.code}`));
+
+/**
+ * The active offers counted per structure (providedBy), from one paged search: what the three offer
+ * searches above give for one structure, without one search per structure. Matches the same codings.
+ */
+async function offersByOrganization(searcher: Searcher): Promise<Map<string, OfferTally>> {
+  const out = new Map<string, OfferTally>();
+  await searcher.each<HealthcareService>('HealthcareService', { active: 'true', _elements: 'providedBy,characteristic' }, (service) => {
+    const org = service.providedBy?.reference;
+    if (org === undefined) return;
+    const tokens = new Set((service.characteristic ?? []).flatMap((c) => (c.coding ?? []).map((x) => `${x.system ?? ''}|${x.code ?? ''}`)));
+    const tally = out.get(org) ?? { total: 0, withTelehealthReception: 0, telehealth: 0 };
+    tally.total += 1;
+    if ([...tokens].some((t) => RECEPTION_SET.has(t))) tally.withTelehealthReception += 1;
+    if ([...tokens].some((t) => ANY_TELEHEALTH_SET.has(t))) tally.telehealth += 1;
+    out.set(org, tally);
+  });
+  return out;
+}
+
+function sumOffers(tallies: ReadonlyMap<string, OfferTally>, orgRefs: readonly string[]): OfferIndicators {
+  let total = 0;
+  let withReception = 0;
+  let structures = 0;
+  for (const org of orgRefs) {
+    const tally = tallies.get(org);
+    if (tally === undefined) continue;
+    total += tally.total;
+    withReception += tally.withTelehealthReception;
+    if (tally.telehealth > 0) structures += 1;
+  }
+  return offerRates(total, withReception, structures);
+}
+
+/** What the overall and the groups share: the period's activity and, with structures, the offers per structure. */
+interface Shared {
+  readonly activity: Promise<Activity>;
+  readonly offers: Promise<ReadonlyMap<string, OfferTally>> | undefined;
+}
+
+async function offersOf(shared: Shared, orgRefs: readonly string[]): Promise<OfferIndicators> {
+  if (shared.offers === undefined) throw new Error('indicators: offers per structure were not computed');
+  return sumOffers(await shared.offers, orgRefs);
+}
+
+async function indicatorSet(searcher: Searcher, shared: Shared, window: Window, group: Scope, withMonths: boolean): Promise<IndicatorSet> {
   const months = withMonths ? monthsOf(window) : undefined;
+  // The searches name only the group's structures that acted in the period (the others count zero and
+  // would only lengthen them); the offers are those of all its structures.
+  const acting = group.orgRefs === undefined ? undefined : (await shared.activity).organizations;
+  const scope: Scope = acting === undefined ? group : { ...group, orgRefs: (group.orgRefs ?? []).filter((r) => acting.has(r)) };
   const related = { encounter: relatedScope(scope, 'encounter'), consent: relatedScope(scope, 'data') };
-  const offersScope = offerScope(scope);
-  if (scope.orgRefs !== undefined && scope.orgRefs.length === 0) return emptySet(months, related.encounter !== undefined, offersScope !== undefined);
+  // Offers by profession: not computable (a HealthcareService's specialty is not the profession of an act).
+  const withOffers = scope.profession === undefined;
+  if (scope.orgRefs !== undefined && scope.orgRefs.length === 0) {
+    const empty = emptySet(months, related.encounter !== undefined, withOffers);
+    return withOffers ? { ...empty, offers: await offersOf(shared, group.orgRefs ?? []) } : empty;
+  }
 
   const date = dateWindow(window);
   const acts = { ...ACT_BASE, ...encounterScope(scope) };
@@ -344,7 +469,7 @@ async function indicatorSet(searcher: Searcher, window: Window, scope: Scope, wi
           return { month: m.month, total: Object.values(byType).reduce((a, b) => a + b, 0), byType };
         }),
       );
-  const professionals = distinctProfessionals(searcher, window, scope);
+  const professionals = shared.activity.then((activity) => distinctProfessionals(activity, scope));
   const withAssistant = countActs(['teleconsultation'], window, tokens('participant-type', [{ system: PARTICIPANT_ROLE_SYSTEM, code: 'on-site-assistant' }]));
 
   const enc = related.encounter;
@@ -366,8 +491,17 @@ async function indicatorSet(searcher: Searcher, window: Window, scope: Scope, wi
         );
   const reports = enc === undefined ? undefined : { type: `${REPORT_LOINC.system}|${REPORT_LOINC.code}`, status: 'current', period: date, ...enc };
   const finishedWithReport = reports === undefined ? null : searcher.count('DocumentReference', { ...reports, 'encounter:Encounter.status': 'finished' });
-  const reportsWithoutAuthor = reports === undefined ? null : searcher.count('DocumentReference', { ...reports, 'author:missing': 'true' });
-  const offers = offersScope === undefined ? null : offerIndicators(searcher, offersScope);
+  // HAPI plans `author:missing` beside a chain on a list of structures very badly (minutes for four
+  // structures, a second for one): one search per structure, summed (a report belongs to one act, an act
+  // to one structure).
+  const withoutAuthor = (extra: SearchParams) => searcher.count('DocumentReference', { ...reports, ...extra, 'author:missing': 'true' });
+  const reportsWithoutAuthor =
+    reports === undefined
+      ? null
+      : scope.orgRefs === undefined
+        ? withoutAuthor({})
+        : Promise.all(scope.orgRefs.map((ref) => withoutAuthor({ 'encounter:Encounter.service-provider': ref }))).then((counts) => counts.reduce((a, b) => a + b, 0));
+  const offers = !withOffers ? null : group.orgRefs === undefined ? offerIndicators(searcher) : offersOf(shared, group.orgRefs);
 
   const byType = await actsByType;
   const incidents = incidentsByType === null ? null : await incidentsByType;
@@ -398,13 +532,17 @@ interface Structure {
   readonly name?: string;
 }
 
-/** The structures known by FINESS (paged, identifiers and names only), filtered by department/FINESS. */
-async function structures(searcher: Searcher, query: IndicatorQuery): Promise<Structure[]> {
-  const out: Structure[] = [];
+/**
+ * The structures (by FINESS) that can count in the period, filtered by department/FINESS: those the
+ * period's acts name and those with active offers. Every other structure counts zero everywhere, so it
+ * is left out of the groups and of the search lists (a shared server holds many more Organizations).
+ */
+async function structures(searcher: Searcher, shared: Shared, query: IndicatorQuery): Promise<Structure[]> {
+  const [activity, offers] = await Promise.all([shared.activity, shared.offers ?? new Map<string, OfferTally>()]);
+  const references = new Set([...activity.organizations, ...offers.keys()]);
   const wanted = query.finess === undefined ? undefined : new Set(query.finess);
-  const params: SearchParams =
-    wanted === undefined ? { identifier: `${FINESS_SYSTEM}|` } : tokens('identifier', [...wanted].map((code) => ({ system: FINESS_SYSTEM, code })));
-  await searcher.each<Organization>('Organization', { ...params, _elements: 'identifier,name' }, (organization) => {
+  const out: Structure[] = [];
+  await eachById<Organization>(searcher, 'Organization', idsOf(references, 'Organization'), 'identifier,name', (organization) => {
     const finess = organization.identifier?.find((i) => i.system === FINESS_SYSTEM)?.value;
     if (finess === undefined || organization.id === undefined) return;
     if (wanted !== undefined && !wanted.has(finess)) return;
@@ -426,10 +564,11 @@ export async function computeIndicators(store: FhirStore, query: IndicatorQuery,
   const groupBy = query.groupBy ?? 'none';
   const filtered = query.department !== undefined || query.finess !== undefined;
   const needStructures = filtered || groupBy === 'structure' || groupBy === 'department';
-  const known = needStructures ? await structures(searcher, query) : [];
+  const shared: Shared = { activity: activityOf(searcher, window), offers: needStructures ? offersByOrganization(searcher) : undefined };
+  const known = needStructures ? await structures(searcher, shared, query) : [];
   const base: Scope = filtered ? { orgRefs: known.map((s) => s.reference) } : {};
 
-  const overall = indicatorSet(searcher, window, base, true);
+  const overall = indicatorSet(searcher, shared, window, base, true);
   let candidates: { key: string; label: string; scope: Scope }[] = [];
   if (groupBy === 'structure') {
     candidates = known.map((s) => ({ key: s.finess, label: s.name ?? s.finess, scope: { orgRefs: [s.reference] } }));
@@ -443,7 +582,7 @@ export async function computeIndicators(store: FhirStore, query: IndicatorQuery,
   } else if (groupBy === 'specialty') {
     candidates = PROFESSIONS.map((p) => ({ key: p, label: PROFESSION_LABELS[p], scope: { ...base, profession: p } }));
   }
-  const groups = await Promise.all(candidates.map(async (c) => ({ key: c.key, label: c.label, indicators: await indicatorSet(searcher, window, c.scope, false) })));
+  const groups = await Promise.all(candidates.map(async (c) => ({ key: c.key, label: c.label, indicators: await indicatorSet(searcher, shared, window, c.scope, false) })));
   const result: IndicatorReport = {
     from: query.from,
     to: query.to,
