@@ -3,7 +3,7 @@
 // file), 2 a fatal error (usage, unreadable file, FHIR server that never answers), 130 stopped by Ctrl-C.
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
-import { rename, stat } from 'node:fs/promises';
+import { open, rename, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
@@ -41,13 +41,26 @@ function positiveInteger(value: string | undefined, name: string, fallback: numb
   return Number(value);
 }
 
-/** Lines in a file, counted fast (bytes, not text): the total of the progress bar. */
+/**
+ * Lines in a file, counted fast (bytes, not text): the total of the progress bar. One buffer read into
+ * again and again: a stream would allocate a new 64 kB buffer per chunk, and on a 1.4 GB file the
+ * allocator keeps some 60 MB of them resident for the rest of the import.
+ */
 async function countLines(path: string): Promise<number> {
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const file = await open(path, 'r');
   let count = 0;
   let last = 10;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) count++;
-    if (chunk.length > 0) last = chunk[chunk.length - 1] ?? 10;
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) count++;
+      last = chunk[bytesRead - 1] ?? 10;
+    }
+  } finally {
+    await file.close();
   }
   return last === 10 ? count : count + 1;
 }
