@@ -81,10 +81,11 @@ class Catalogue implements Definitions {
 
   tree(url: string): ElementTree | undefined {
     const key = stripVersion(url);
-    if (!this.trees.has(key)) {
-      const sd = this.byUrl.get(key);
-      this.trees.set(key, sd?.snapshot?.element?.length ? buildTree(sd) : undefined);
-    }
+    // Only known definitions are cached: the urls of a request's extensions are the client's to choose,
+    // and a cache keyed by them would grow with every new one.
+    const sd = this.byUrl.get(key);
+    if (sd === undefined) return undefined;
+    if (!this.trees.has(key)) this.trees.set(key, sd.snapshot?.element?.length ? buildTree(sd) : undefined);
     return this.trees.get(key);
   }
 
