@@ -276,7 +276,7 @@ export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { sto
         summary: "L'acte tel qu'enregistré : notre JSON, ou avec Accept: application/fhir+json un Bundle de tout ce qui le concerne",
         params: actKeyParams,
       },
-      config: { access: 'acts:read' },
+      config: { access: 'acts:read', auditReads: true },
     },
     async (request, reply) => {
       const { source, actId } = request.params;
@@ -304,7 +304,7 @@ export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { sto
         querystring: actListQuerySchema,
         response: { 200: actListAnswerSchema },
       },
-      config: { access: 'acts:read' },
+      config: { access: 'acts:read', auditReads: true },
       validatorCompiler: queryValidatorCompiler,
     },
     async (request) => {

@@ -23,19 +23,17 @@ const SOURCE = /^(?:urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+|urn:uuid:[0-9a-f-]{36}
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 const WRITE_SCOPES = new Set(['offers:write', 'acts:write', 'deliveries:admin']);
-/** Reads that disclose personal health data: who read which act is traced as any write is. */
-const AUDITED_READ_SCOPES = new Set(['acts:read']);
-
 /**
  * What of this request the audit trail records: a write (POST/PUT/DELETE on a route whose access names a
- * write scope), a read of personal health data (GET on a route whose access names acts:read), or nothing.
+ * write scope), a read of personal health data (GET on a route that says `auditReads: true`: an act, a
+ * search of acts; not the indicators, which are counts), or nothing.
  */
 export function auditedAccess(request: FastifyRequest): 'write' | 'read' | undefined {
   const access = request.routeOptions.config.access;
   if (access === undefined || access === 'public' || access === 'authenticated') return undefined;
   const scopes: readonly string[] = typeof access === 'string' ? [access] : access;
   if (WRITE_METHODS.has(request.method)) return scopes.some((scope) => WRITE_SCOPES.has(scope)) ? 'write' : undefined;
-  if (request.method === 'GET') return scopes.some((scope) => AUDITED_READ_SCOPES.has(scope)) ? 'read' : undefined;
+  if (request.method === 'GET') return request.routeOptions.config.auditReads === true ? 'read' : undefined;
   return undefined;
 }
 

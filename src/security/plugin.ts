@@ -179,5 +179,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** GET answers disclose personal health data: each one leaves an AuditEvent, as a write does. */
+    auditReads?: boolean;
   }
 }

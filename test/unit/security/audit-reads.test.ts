@@ -35,7 +35,15 @@ t.test('a read of an act and a search of acts are audited, without personal data
   const missing = await app.inject({ method: 'GET', url: `${path}-inconnu` });
   t.equal(missing.statusCode, 404);
 
+  // The indicators are counts, not personal data: reading them is not audited.
+  const indicators = await app.inject({ method: 'GET', url: '/v1/indicators?from=2025-01-01&to=2026-01-01' });
+  t.equal(indicators.statusCode, 200);
+
+  await auditEvents(store, 5);
+  await new Promise((resolve) => setTimeout(resolve, 300));
   const events = await auditEvents(store, 5);
+  t.equal(events.length, 5, 'the write, three reads and a search; nothing for the indicators');
+  t.notOk(JSON.stringify(events).includes('/v1/indicators'));
   const reads = events.filter((e) => e.action === 'R');
   const searches = events.filter((e) => e.action === 'E' && e.subtype?.[0]?.code === 'search-type');
   t.equal(events.filter((e) => e.action === 'C').length, 1, 'the write');
