@@ -244,6 +244,13 @@ export class DeliveryService {
       this.#schedule(1_000);
     } finally {
       this.#pumping = false;
+      // A wake-up that came while #planNext awaited the outbox (a delivery ended, a retry was planned)
+      // found the worker busy and only set #again: honour it now, or that message waits for the next
+      // submit.
+      if (this.#again && !this.#stopping) {
+        this.#again = false;
+        this.#kick();
+      }
     }
   }
 
