@@ -21,6 +21,7 @@ import { createValidator } from '../src/fhir/validation/index.ts';
 import { toOfferBundle } from '../src/mapping/index.ts';
 import { generateOffers, importOffers, mergeTransactions } from '../src/peuplement/index.ts';
 import type { ImportRecord } from '../src/peuplement/index.ts';
+import { cpuSnapshot, describeCpu, hapiPidFor } from './cpu.ts';
 
 const list = (text: string | undefined, fallback: number): number[] => (text === undefined ? [fallback] : text.split(',').map(Number));
 const count = Number(process.argv[2] ?? 2000);
@@ -28,6 +29,7 @@ const batchSizes = list(process.argv[3], 50);
 const concurrencies = list(process.argv[4], 4);
 const naiveCount = Number(process.argv[5] ?? Math.max(50, Math.round(count / 10)));
 const baseUrl = (process.env.FHIR_BASE_URL ?? 'http://127.0.0.1:8080/fhir').replace(/\/+$/, '');
+const hapiPid = hapiPidFor(baseUrl);
 const store = new HapiStore({ baseUrl, timeoutMs: 300_000, retries: 2 });
 const validator = await createValidator();
 const run = Date.now().toString(36);
@@ -44,32 +46,45 @@ async function* records(n: number): AsyncGenerator<ImportRecord> {
   }
 }
 
-async function engine(n: number, batchSize: number, concurrency: number): Promise<number> {
+/** A measurement: offers per second, and where the CPU went meanwhile. */
+interface Measured {
+  readonly rate: number;
+  readonly cpu: string;
+}
+
+async function timed(n: number, work: () => Promise<void>): Promise<Measured> {
+  const before = cpuSnapshot(hapiPid);
   const t0 = performance.now();
-  const result = await importOffers(records(n), { store, validator, batchSize, concurrency });
+  await work();
   const seconds = (performance.now() - t0) / 1000;
-  if (result.status !== 'done' || result.counts.imported !== n) throw new Error(`engine: ${result.status} ${JSON.stringify(result.counts)} ${result.error?.message ?? ''}`);
-  return n / seconds;
+  return { rate: n / seconds, cpu: describeCpu(before, cpuSnapshot(hapiPid), n) };
+}
+
+function engine(n: number, batchSize: number, concurrency: number): Promise<Measured> {
+  return timed(n, async () => {
+    const result = await importOffers(records(n), { store, validator, batchSize, concurrency });
+    if (result.status !== 'done' || result.counts.imported !== n) throw new Error(`engine: ${result.status} ${JSON.stringify(result.counts)} ${result.error?.message ?? ''}`);
+  });
 }
 
 /** One request per resource, in the Bundle's order (targets before the resources that point at them). */
-async function naive(n: number): Promise<number> {
-  const t0 = performance.now();
-  for (const offer of freshOffers(n)) {
-    const serverIds = new Map<string, string>();
-    for (const entry of toOfferBundle(offer, { now: new Date().toISOString() }).entry ?? []) {
-      const body = JSON.stringify(entry.resource).replace(/"urn:uuid:[0-9a-f-]+"/g, (urn) => {
-        const id = serverIds.get(urn.slice(1, -1));
-        if (id === undefined) throw new Error(`naive: ${urn} is referenced before it is written`);
-        return JSON.stringify(id);
-      });
-      const response = await fetch(`${baseUrl}/${entry.request?.url ?? ''}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body });
-      const stored = (await response.json()) as Resource;
-      if (!response.ok || stored.id === undefined) throw new Error(`naive: ${response.status} ${JSON.stringify(stored).slice(0, 300)}`);
-      serverIds.set(entry.fullUrl ?? '', `${stored.resourceType}/${stored.id}`);
+function naive(n: number): Promise<Measured> {
+  return timed(n, async () => {
+    for (const offer of freshOffers(n)) {
+      const serverIds = new Map<string, string>();
+      for (const entry of toOfferBundle(offer, { now: new Date().toISOString() }).entry ?? []) {
+        const body = JSON.stringify(entry.resource).replace(/"urn:uuid:[0-9a-f-]+"/g, (urn) => {
+          const id = serverIds.get(urn.slice(1, -1));
+          if (id === undefined) throw new Error(`naive: ${urn} is referenced before it is written`);
+          return JSON.stringify(id);
+        });
+        const response = await fetch(`${baseUrl}/${entry.request?.url ?? ''}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body });
+        const stored = (await response.json()) as Resource;
+        if (!response.ok || stored.id === undefined) throw new Error(`naive: ${response.status} ${JSON.stringify(stored).slice(0, 300)}`);
+        serverIds.set(entry.fullUrl ?? '', `${stored.resourceType}/${stored.id}`);
+      }
     }
-  }
-  return n / ((performance.now() - t0) / 1000);
+  });
 }
 
 // Two batches in flight may both create one shared Organization: HAPI refuses the second (409, its
@@ -86,7 +101,7 @@ async function post(bundle: Bundle): Promise<void> {
   }
 }
 
-async function ceiling(n: number, batchSize: number, concurrency: number): Promise<number> {
+async function ceiling(n: number, batchSize: number, concurrency: number): Promise<Measured> {
   const bundles: Bundle[] = [];
   const offers = [...freshOffers(n)];
   const now = new Date();
@@ -96,13 +111,13 @@ async function ceiling(n: number, batchSize: number, concurrency: number): Promi
     bundles.push(bundle);
   }
   let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < bundles.length; i = next++) await post(bundles[i] as Bundle);
-    }),
-  );
-  return n / ((performance.now() - t0) / 1000);
+  return timed(n, async () => {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = next++; i < bundles.length; i = next++) await post(bundles[i] as Bundle);
+      }),
+    );
+  });
 }
 
 // Warm-up, not timed: the naive requests, merged transactions and the engine's searches and writes.
@@ -111,18 +126,22 @@ await ceiling(100, 50, 4);
 await engine(100, 50, 4);
 
 const rate = (value: number) => `${value.toFixed(1).padStart(7)} offers/s`;
-console.log(`HAPI ${baseUrl}; ${count} offers per measurement (naive: ${naiveCount}); batch sizes ${batchSizes.join(',')}; K ${concurrencies.join(',')}`);
-const naiveRate = await naive(naiveCount);
-console.log(`naive    (one request per resource, sequential)      ${rate(naiveRate)}`);
+const cpuLine = (m: Measured) => `${''.padEnd(54)}${m.cpu}`;
+console.log(`HAPI ${baseUrl}${hapiPid === undefined ? ' (its process not found: no HAPI CPU)' : ` (pid ${hapiPid})`}; ${count} offers per measurement (naive: ${naiveCount}); batch sizes ${batchSizes.join(',')}; K ${concurrencies.join(',')}`);
+const naiveRun = await naive(naiveCount);
+console.log(`naive    (one request per resource, sequential)      ${rate(naiveRun.rate)}`);
+console.log(cpuLine(naiveRun));
 const kMax = Math.max(...concurrencies);
 for (const batchSize of batchSizes) {
-  const ceilingRate = await ceiling(count, batchSize, kMax);
-  console.log(`ceiling  (pre-built merged Bundles, B=${batchSize}, K=${kMax})`.padEnd(54) + rate(ceilingRate));
+  const ceilingRun = await ceiling(count, batchSize, kMax);
+  console.log(`ceiling  (pre-built merged Bundles, B=${batchSize}, K=${kMax})`.padEnd(54) + rate(ceilingRun.rate));
+  console.log(cpuLine(ceilingRun));
   for (const concurrency of concurrencies) {
-    const engineRate = await engine(count, batchSize, concurrency);
+    const engineRun = await engine(count, batchSize, concurrency);
     console.log(
       `engine   (telesante offers import, B=${batchSize}, K=${concurrency})`.padEnd(54) +
-        `${rate(engineRate)}   ${(engineRate / naiveRate).toFixed(1)}x naive (target >= 10x), ${((engineRate / ceilingRate) * 100).toFixed(0)} % of the ceiling (target >= 85 %)`,
+        `${rate(engineRun.rate)}   ${(engineRun.rate / naiveRun.rate).toFixed(1)}x naive (target >= 10x), ${((engineRun.rate / ceilingRun.rate) * 100).toFixed(0)} % of the ceiling (target >= 85 %)`,
     );
+    console.log(cpuLine(engineRun));
   }
 }

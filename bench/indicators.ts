@@ -65,24 +65,39 @@ function mergeActBundles(bundles: readonly Bundle[]): Bundle {
   return { resourceType: 'Bundle', type: 'transaction', entry: [...byFullUrl.values()] };
 }
 
+/** The acts, PER_TRANSACTION at a time, built as they are sent (a year of 100,000 acts is not held in memory). */
+function* batchesOfActs(): Generator<Bundle> {
+  let pending: Bundle[] = [];
+  for (const act of generateActs({ count: COUNT, seed: SEED, year, idPrefix: prefix })) {
+    pending.push(toActBundle(act, { receivedAt: '2026-01-01T00:00:00Z' }).bundle);
+    if (pending.length === PER_TRANSACTION) {
+      yield mergeActBundles(pending);
+      pending = [];
+    }
+  }
+  if (pending.length > 0) yield mergeActBundles(pending);
+}
+
 async function load(): Promise<number> {
-  const bundles = [...generateActs({ count: COUNT, seed: SEED, year, idPrefix: prefix })].map((act) => toActBundle(act, { receivedAt: '2026-01-01T00:00:00Z' }).bundle);
-  const batches: Bundle[] = [];
-  for (let i = 0; i < bundles.length; i += PER_TRANSACTION) batches.push(mergeActBundles(bundles.slice(i, i + PER_TRANSACTION)));
+  const batches = batchesOfActs();
   const t0 = performance.now();
-  let next = 0;
+  let loaded = 0;
+  let reported = t0;
   const workers = Array.from({ length: CONCURRENCY }, async () => {
-    for (let i = next++; i < batches.length; i = next++) {
-      const batch = batches[i];
-      if (batch === undefined) continue;
+    for (let next = batches.next(); next.done !== true; next = batches.next()) {
       // HAPI answers 409 when two transactions create the same Organization or Practitioner at once: retry.
       for (let attempt = 1; ; attempt++) {
         try {
-          await store.transaction(batch);
+          await store.transaction(next.value);
           break;
         } catch (error) {
           if (!(error instanceof FhirStoreError && error.kind === 'conflict') || attempt >= 5) throw error;
         }
+      }
+      loaded += PER_TRANSACTION;
+      if (performance.now() - reported > 60_000) {
+        reported = performance.now();
+        console.log(`loading: ${Math.min(loaded, COUNT)}/${COUNT} acts, ${((Math.min(loaded, COUNT) * 1000) / (reported - t0)).toFixed(1)} acts/s`);
       }
     }
   });
