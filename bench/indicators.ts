@@ -3,11 +3,14 @@
 // page (the floor any "load everything and count in memory" approach pays before counting anything).
 //   sh scripts/node.sh bench/indicators.ts [acts=2000] [seed=1] [actsPerTransaction=200] [concurrency=2]
 //   FHIR_BASE_URL=http://127.0.0.1:8080/fhir sh scripts/node.sh bench/indicators.ts 5000
+//   FHIR_BASE_URL=… INDICATORS_YEAR=1880 sh scripts/node.sh bench/indicators.ts 100000   (that year, already loaded)
 // Loading is not timed with the indicators (it prints its own rate): the acts go through the mapping
 // (toActBundle, as the delivery worker does), several acts per transaction with their shared
 // Organizations, Practitioners, roles and Patients written once (see mergeActBundles), in a year of their
-// own per run on HAPI so that runs never mix. Then, timed one after the other on the same data: the
-// baseline, the indicators overall, by department, by structure.
+// own per run on HAPI so that runs never mix. On the local HAPI, the database's statistics are then
+// refreshed (docker/hapi/hapi.sh analyze), as autovacuum would do on a server where it is on. Then, timed
+// one after the other on the same data: the baseline, the indicators overall, by department, by structure.
+import { execFileSync } from 'node:child_process';
 import type { Bundle, BundleEntry, Encounter } from '@medplum/fhirtypes';
 import { EmbeddedStore, FhirStoreError, HapiStore } from '../src/fhir/index.ts';
 import type { FhirStore } from '../src/fhir/index.ts';
@@ -38,7 +41,8 @@ async function freeYear(): Promise<number> {
   }
   throw new Error('no free year left in 1800–1899 on this server: use a fresh database');
 }
-const year = await freeYear();
+const loadedYear = process.env.INDICATORS_YEAR === undefined ? undefined : Number(process.env.INDICATORS_YEAR);
+const year = loadedYear ?? (await freeYear());
 
 // The resources of the act itself (Encounter, Consent, report, incidents, Provenance…) carry identifiers
 // made from the act id, new in every run (prefix): they are created without the lookup a conditional
@@ -105,11 +109,27 @@ async function load(): Promise<number> {
   return performance.now() - t0;
 }
 
-const loadMs = await load();
-console.log(
-  `store: ${store.location}; ${COUNT} acts of ${year} loaded in ${(loadMs / 1000).toFixed(1)} s: ${((COUNT * 1000) / loadMs).toFixed(1)} acts/s ` +
-    `(${PER_TRANSACTION} acts per transaction, ${CONCURRENCY} at once; not timed below)`,
-);
+/** The local HAPI's PostgreSQL statistics, refreshed after the load (hapi.sh reads HAPI_DB_NAME). */
+function analyzeLocalHapi(): void {
+  const host = baseUrl === undefined ? undefined : new URL(baseUrl).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost') return;
+  try {
+    console.log(execFileSync('sh', [new URL('../docker/hapi/hapi.sh', import.meta.url).pathname, 'analyze'], { encoding: 'utf8' }).trim());
+  } catch (error) {
+    console.warn(`statistics not refreshed (${error instanceof Error ? error.message : String(error)}): searches may plan badly`);
+  }
+}
+
+if (loadedYear === undefined) {
+  const loadMs = await load();
+  console.log(
+    `store: ${store.location}; ${COUNT} acts of ${year} loaded in ${(loadMs / 1000).toFixed(1)} s: ${((COUNT * 1000) / loadMs).toFixed(1)} acts/s ` +
+      `(${PER_TRANSACTION} acts per transaction, ${CONCURRENCY} at once; not timed below)`,
+  );
+  analyzeLocalHapi();
+} else {
+  console.log(`store: ${store.location}; measuring the acts of ${year} already loaded`);
+}
 
 const period = { from: `${year}-01-01`, to: `${year + 1}-01-01` };
 

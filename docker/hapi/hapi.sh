@@ -1,6 +1,6 @@
 #!/bin/sh
 # Starts, stops and reports on the development HAPI FHIR server built from docker/hapi (a Maven project).
-#   sh docker/hapi/hapi.sh start|stop|status|build
+#   sh docker/hapi/hapi.sh start|stop|status|build|analyze
 # Environment: HAPI_PORT (8080), HAPI_DB_NAME (hapi), PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres),
 # HAPI_START_TIMEOUT seconds (300), HAPI_JAVA_OPTS (-Xmx2g).
 set -eu
@@ -50,6 +50,24 @@ ensure_database() {
   fi
 }
 
+psql_db() { psql -h "$pghost" -p "$pgport" -U "$pguser" -d "$db" "$@"; }
+
+# PostgreSQL plans HAPI's searches from table statistics, which autovacuum keeps up to date. Where it
+# is off (this repository's CI machines run PostgreSQL so), statistics stay those of an empty database
+# and searches over a large one pick plans thousands of times too slow: refresh them after a bulk load.
+analyze() {
+  ensure_database
+  t0=$(date +%s)
+  psql_db -qc 'ANALYZE' || die "ANALYZE failed on database $db"
+  say "statistics of database $db refreshed (ANALYZE) in $(( $(date +%s) - t0 )) s"
+}
+
+warn_without_autovacuum() {
+  if [ "$(psql_db -Atc 'show autovacuum' 2>/dev/null)" = "off" ]; then
+    say "warning: PostgreSQL runs with autovacuum off: after loading much data, run 'npm run hapi:analyze' (sh docker/hapi/hapi.sh analyze) or searches will plan badly"
+  fi
+}
+
 start() {
   if pid=$(running_pid) && answers; then
     say "already running (pid $pid) at $base"
@@ -74,6 +92,7 @@ start() {
   while :; do
     if answers; then
       say "started in $(( $(date +%s) - t0 )) s at $base (pid $(cat "$pidfile"), log $log)"
+      warn_without_autovacuum
       return 0
     fi
     if ! running_pid >/dev/null; then
@@ -120,5 +139,6 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   build) build ;;
-  *) die "usage: hapi.sh start|stop|status|build" ;;
+  analyze) analyze ;;
+  *) die "usage: hapi.sh start|stop|status|build|analyze" ;;
 esac
