@@ -17,7 +17,8 @@ interface KitError {
   response?: { status?: number; data?: unknown };
 }
 
-type Method = 'GET' | 'POST';
+/** A read changes nothing on the server and is retried on any transient failure; a write is not. */
+type Effect = 'read' | 'write';
 
 function isOutcome(data: unknown): data is OperationOutcome {
   return typeof data === 'object' && data !== null && (data as { resourceType?: unknown }).resourceType === 'OperationOutcome';
@@ -73,22 +74,28 @@ export class HapiStore implements FhirStore {
   }
 
   async transaction(bundle: Bundle, ctx: CallContext = {}): Promise<Bundle> {
-    return this.#call('POST', 'transaction', ctx, (options) => this.#client.transaction({ body: bundle as unknown as FhirResource, options })) as Promise<Bundle>;
+    return this.#call('write', 'transaction', ctx, (options) => this.#client.transaction({ body: bundle as unknown as FhirResource, options })) as Promise<Bundle>;
   }
 
   async read<T extends Resource>(type: ResourceType, id: string, ctx: CallContext = {}): Promise<T | undefined> {
     try {
-      return (await this.#call('GET', `read ${type}/${id}`, ctx, (options) => this.#client.read({ resourceType: type, id, options }))) as T;
+      return (await this.#call('read', `read ${type}/${id}`, ctx, (options) => this.#client.read({ resourceType: type, id, options }))) as T;
     } catch (error) {
       if (error instanceof FhirStoreError && error.kind === 'not-found') return undefined;
       throw error;
     }
   }
 
+  /**
+   * `POST [type]/_search` with the criteria in a form body, never in the URL: a search for a patient's
+   * acts carries an INS, which must not land in the access logs of HAPI or of a proxy on the way, and a
+   * search over the hundreds of structures of a department would pass the 8 KB that Tomcat (HAPI's
+   * server) and most proxies take in a request line.
+   */
   async search<T extends Resource>(type: ResourceType, params: SearchParams, ctx: CallContext = {}): Promise<Bundle<T>> {
     const searchParams = params as KitSearchParams;
-    return this.#call('GET', `search ${type}`, ctx, (options) =>
-      this.#client.search({ resourceType: type, searchParams, options }),
+    return this.#call('read', `search ${type}`, ctx, (options) =>
+      this.#client.resourceSearch({ resourceType: type, searchParams, options: { ...options, postSearch: true } }),
     ) as Promise<Bundle<T>>;
   }
 
@@ -98,14 +105,14 @@ export class HapiStore implements FhirStore {
   }
 
   async history<T extends Resource>(type: ResourceType, id: string, ctx: CallContext = {}): Promise<Bundle<T>> {
-    return this.#call('GET', `history ${type}/${id}`, ctx, (options) =>
+    return this.#call('read', `history ${type}/${id}`, ctx, (options) =>
       this.#client.history({ resourceType: type, id, options }),
     ) as Promise<Bundle<T>>;
   }
 
   async ready(ctx: CallContext = {}): Promise<ReadyState> {
     try {
-      const statement = (await this.#call('GET', 'metadata', ctx, (options) =>
+      const statement = (await this.#call('read', 'metadata', ctx, (options) =>
         this.#client.capabilityStatement(options),
       )) as CapabilityStatement;
       if (statement.fhirVersion !== '4.0.1') {
@@ -127,14 +134,14 @@ export class HapiStore implements FhirStore {
    * when the server cannot have acted on them (no connection, or 503 "unavailable").
    */
   async #call(
-    method: Method,
+    effect: Effect,
     what: string,
     ctx: CallContext,
     send: (options: { headers: Record<string, string>; signal: AbortSignal }) => Promise<unknown>,
   ): Promise<unknown> {
     const headers: Record<string, string> = { accept: 'application/fhir+json' };
     if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId;
-    if (method === 'GET') headers['cache-control'] = 'no-cache';
+    if (effect === 'read') headers['cache-control'] = 'no-cache';
     const backoffMs = this.#options.backoffMs ?? 200;
     for (let attempt = 0; ; attempt++) {
       const deadline = AbortSignal.timeout(this.#options.timeoutMs);
@@ -145,7 +152,7 @@ export class HapiStore implements FhirStore {
         if (ctx.signal?.aborted) throw raw;
         const error = toStoreError(raw, what, deadline.aborted);
         const retryable =
-          method === 'GET' ? error.transient && error.kind !== 'conflict' : error.kind === 'unavailable';
+          effect === 'read' ? error.transient && error.kind !== 'conflict' : error.kind === 'unavailable';
         if (!retryable || attempt >= this.#options.retries) throw error;
         const delay = backoffMs * 2 ** attempt * (0.5 + Math.random());
         await sleep(delay, ctx.signal);

@@ -143,6 +143,19 @@ export function storeContract(t: Test, makeStore: () => Promise<FhirStore>): voi
     t.equal(outside, 0, 'a date outside the period finds nothing');
   });
 
+  t.test('a search whose criteria are longer than a request line takes (8 KB) finds what they name', async (t) => {
+    const key = suffix();
+    const response = await store.transaction(patientAndEncounter(key));
+    const patientId = idOf(response.entry?.[0]?.response?.location);
+    // The OR-list of a department with hundreds of structures, or of a large import batch.
+    const identifiers = Array.from({ length: 400 }, (_, i) => `${SYSTEM}|absent-${key}-${i}`);
+    identifiers.splice(200, 0, `${SYSTEM}|p-${key}`);
+    t.ok(identifiers.join(',').length > 16_000, 'the criteria alone pass 16,000 characters');
+    t.equal(await store.count('Patient', { identifier: identifiers.join(',') }), 1, 'counted');
+    const found = await store.search<Patient>('Patient', { identifier: identifiers.join(','), _count: '10' });
+    t.same(found.entry?.map((e) => e.resource?.id), [patientId], 'found');
+  });
+
   t.test('reading a missing resource answers undefined', async (t) => {
     t.equal(await store.read('Patient', `missing-${suffix()}`), undefined);
   });
