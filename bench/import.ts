@@ -22,6 +22,7 @@ import { toOfferBundle } from '../src/mapping/index.ts';
 import { generateOffers, importOffers, mergeTransactions } from '../src/peuplement/index.ts';
 import type { ImportRecord } from '../src/peuplement/index.ts';
 import { cpuSnapshot, describeCpu, hapiPidFor } from './cpu.ts';
+import { analyzeLocalHapi } from './local-hapi.ts';
 
 const list = (text: string | undefined, fallback: number): number[] => (text === undefined ? [fallback] : text.split(',').map(Number));
 const count = Number(process.argv[2] ?? 2000);
@@ -124,6 +125,8 @@ async function ceiling(n: number, batchSize: number, concurrency: number): Promi
 await naive(20);
 await ceiling(100, 50, 4);
 await engine(100, 50, 4);
+// Each measurement adds its writes to the tables; their statistics are refreshed before the next one.
+analyzeLocalHapi(baseUrl);
 
 const rate = (value: number) => `${value.toFixed(1).padStart(7)} offers/s`;
 const cpuLine = (m: Measured) => `${''.padEnd(54)}${m.cpu}`;
@@ -131,11 +134,13 @@ console.log(`HAPI ${baseUrl}${hapiPid === undefined ? ' (its process not found: 
 const naiveRun = await naive(naiveCount);
 console.log(`naive    (one request per resource, sequential)      ${rate(naiveRun.rate)}`);
 console.log(cpuLine(naiveRun));
+analyzeLocalHapi(baseUrl);
 const kMax = Math.max(...concurrencies);
 for (const batchSize of batchSizes) {
   const ceilingRun = await ceiling(count, batchSize, kMax);
   console.log(`ceiling  (pre-built merged Bundles, B=${batchSize}, K=${kMax})`.padEnd(54) + rate(ceilingRun.rate));
   console.log(cpuLine(ceilingRun));
+  analyzeLocalHapi(baseUrl);
   for (const concurrency of concurrencies) {
     const engineRun = await engine(count, batchSize, concurrency);
     console.log(
@@ -143,5 +148,6 @@ for (const batchSize of batchSizes) {
         `${rate(engineRun.rate)}   ${(engineRun.rate / naiveRun.rate).toFixed(1)}x naive (target >= 10x), ${((engineRun.rate / ceilingRun.rate) * 100).toFixed(0)} % of the ceiling (target >= 85 %)`,
     );
     console.log(cpuLine(engineRun));
+    analyzeLocalHapi(baseUrl);
   }
 }

@@ -10,7 +10,6 @@
 // own per run on HAPI so that runs never mix. On the local HAPI, the database's statistics are then
 // refreshed (docker/hapi/hapi.sh analyze), as autovacuum would do on a server where it is on. Then, timed
 // one after the other on the same data: the baseline, the indicators overall, by department, by structure.
-import { execFileSync } from 'node:child_process';
 import type { Bundle, BundleEntry, Encounter } from '@medplum/fhirtypes';
 import { EmbeddedStore, FhirStoreError, HapiStore } from '../src/fhir/index.ts';
 import type { FhirStore } from '../src/fhir/index.ts';
@@ -18,6 +17,7 @@ import { computeIndicators } from '../src/indicators/index.ts';
 import type { IndicatorQuery, IndicatorReport } from '../src/indicators/index.ts';
 import { toActBundle } from '../src/mapping/act.ts';
 import { generateActs } from '../src/synthetic/acts.ts';
+import { analyzeLocalHapi } from './local-hapi.ts';
 
 const COUNT = Number(process.argv[2] ?? 2000);
 const SEED = Number(process.argv[3] ?? 1);
@@ -109,24 +109,13 @@ async function load(): Promise<number> {
   return performance.now() - t0;
 }
 
-/** The local HAPI's PostgreSQL statistics, refreshed after the load (hapi.sh reads HAPI_DB_NAME). */
-function analyzeLocalHapi(): void {
-  const host = baseUrl === undefined ? undefined : new URL(baseUrl).hostname;
-  if (host !== '127.0.0.1' && host !== 'localhost') return;
-  try {
-    console.log(execFileSync('sh', [new URL('../docker/hapi/hapi.sh', import.meta.url).pathname, 'analyze'], { encoding: 'utf8' }).trim());
-  } catch (error) {
-    console.warn(`statistics not refreshed (${error instanceof Error ? error.message : String(error)}): searches may plan badly`);
-  }
-}
-
 if (loadedYear === undefined) {
   const loadMs = await load();
   console.log(
     `store: ${store.location}; ${COUNT} acts of ${year} loaded in ${(loadMs / 1000).toFixed(1)} s: ${((COUNT * 1000) / loadMs).toFixed(1)} acts/s ` +
       `(${PER_TRANSACTION} acts per transaction, ${CONCURRENCY} at once; not timed below)`,
   );
-  analyzeLocalHapi();
+  analyzeLocalHapi(baseUrl);
 } else {
   console.log(`store: ${store.location}; measuring the acts of ${year} already loaded`);
 }
