@@ -16,7 +16,7 @@ import type { FhirStore } from '../src/fhir/index.ts';
 import { computeIndicators } from '../src/indicators/index.ts';
 import type { IndicatorQuery, IndicatorReport } from '../src/indicators/index.ts';
 import { toActBundle } from '../src/mapping/act.ts';
-import { generateActs } from '../src/synthetic/acts.ts';
+import { generateActs } from '../src/synthetic/index.ts';
 import { analyzeLocalHapi } from './local-hapi.ts';
 
 const COUNT = Number(process.argv[2] ?? 2000);

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { generateActs } from '../synthetic/acts.ts';
+import { generateActs } from '../synthetic/index.ts';
 
 export const ACTS_USAGE = '  telesante acts generate --count N [--seed S] [--year YYYY] [--prefix P] [--output FILE]';
 

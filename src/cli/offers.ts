@@ -16,7 +16,6 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_CONCURRENCY,
   formatOfPath,
-  generateOffers,
   IMPORT_FORMATS,
   importOffers,
   ImportFormatError,
@@ -27,6 +26,7 @@ import {
   writeCheckpoint,
 } from '../peuplement/index.ts';
 import type { Checkpoint, ImportCounts, ImportFormat, ImportReject } from '../peuplement/index.ts';
+import { generateOffers } from '../synthetic/index.ts';
 
 
 export const OFFERS_USAGE = `  telesante offers import <file|-> [--format csv|ndjson] [--fhir-base-url URL] [--batch-size N] [--concurrency K]

@@ -3,27 +3,9 @@
 // own, not Math.random). Everything here is fictitious: names, FINESS and RPPS numbers (with valid keys
 // so that the business rules accept them), patients without an INS (identity PROV or VALI: the IPP alone
 // identifies them, as in any DPI before the INSi call).
+import { pick, prng, withLuhnKey } from './random.ts';
+import type { Random } from './random.ts';
 import type { Act, ActIncident, ActPerformer, ActProfessional, ActType, IncidentEffect, IncidentType, Profession } from '../model/act.ts';
-
-/** mulberry32: 32-bit state, good enough spread for synthetic data, and reproducible. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Random = () => number;
-
-function pick<T>(random: Random, items: readonly T[]): T {
-  const item = items[Math.floor(random() * items.length)];
-  if (item === undefined) throw new RangeError('pick from an empty list');
-  return item;
-}
 
 function weighted<T>(random: Random, table: readonly (readonly [T, number])[]): T {
   const total = table.reduce((sum, [, w]) => sum + w, 0);
@@ -35,20 +17,6 @@ function weighted<T>(random: Random, table: readonly (readonly [T, number])[]): 
   const last = table[table.length - 1];
   if (last === undefined) throw new RangeError('weighted pick from an empty table');
   return last[0];
-}
-
-/** The Luhn key digit that makes `digits + key` pass the Luhn check (FINESS, RPPS). */
-export function luhnKey(digits: string): string {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i += 1) {
-    let digit = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 0) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-  }
-  return String((10 - (sum % 10)) % 10);
 }
 
 export interface SyntheticStructure {
@@ -91,7 +59,7 @@ export function syntheticStructures(seed = 1): SyntheticStructure[] {
       serial += 1;
       const kind = i === 0 && department === '75' ? KINDS[0] : weighted(random, KINDS.map((k) => [k, k.weight] as const));
       const body = `${department}${String(990000 + serial).padStart(6, '0')}`;
-      out.push({ finess: body + luhnKey(body), name: `${kind.label} ${pick(random, towns)} ${serial} (fictif)`, department, weight: kind.weight });
+      out.push({ finess: withLuhnKey(body), name: `${kind.label} ${pick(random, towns)} ${serial} (fictif)`, department, weight: kind.weight });
     }
   }
   return out;
@@ -113,7 +81,7 @@ function pools(structures: readonly SyntheticStructure[], random: Random): Pool[
     serial += 1;
     const body = `1${String(9_000_000 + serial).padStart(9, '0')}`;
     return {
-      rpps: body + luhnKey(body),
+      rpps: withLuhnKey(body),
       familyName: pick(random, FAMILY_NAMES),
       givenName: pick(random, GIVEN_NAMES),
       profession,
@@ -153,7 +121,7 @@ const EFFECT_WEIGHTS: readonly (readonly [IncidentEffect, number])[] = [
   ['converted-in-person', 10],
 ];
 
-export interface GenerateOptions {
+export interface ActGenerateOptions {
   readonly count: number;
   readonly seed?: number;
   /** The calendar year the acts fall in (default 2025). */
@@ -184,7 +152,7 @@ const DAYS_IN_MONTH = (year: number, month: number) => new Date(Date.UTC(year, m
  * meet a technical incident; 4 % of finished acts have no report yet. Acts stay within one day (08:00 to
  * 19:00, Paris time) so that no act crosses a month boundary.
  */
-export function* generateActs(options: GenerateOptions): Generator<Act> {
+export function* generateActs(options: ActGenerateOptions): Generator<Act> {
   const seed = options.seed ?? 1;
   const year = options.year ?? 2025;
   const source = options.source ?? 'https://dpi.ght-idf.example.fr';

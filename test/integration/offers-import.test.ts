@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { HapiStore } from '../../src/fhir/index.ts';
 import { OFFER_IDENTIFIER_SYSTEM } from '../../src/mapping/index.ts';
-import { generateOffers } from '../../src/peuplement/index.ts';
+import { generateOffers } from '../../src/synthetic/index.ts';
 import { hapiBaseUrl, runId } from '../support/hapi.ts';
 
 const baseUrl = await hapiBaseUrl();

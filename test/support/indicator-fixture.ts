@@ -9,7 +9,7 @@ import { toActBundle } from '../../src/mapping/act.ts';
 import { toOfferBundle } from '../../src/mapping/offer.ts';
 import type { Act, ActPerformer, ActProfessional } from '../../src/model/act.ts';
 import type { Offer } from '../../src/model/offer.ts';
-import { luhnKey } from '../../src/synthetic/acts.ts';
+import { withLuhnKey } from '../../src/synthetic/index.ts';
 
 /** Six digits from a run id, for FINESS and RPPS numbers of this run. */
 function digitsOf(run: string): string {
@@ -34,12 +34,12 @@ export interface KnownDataset {
 
 export function knownDataset(run: string, year = 2024): KnownDataset {
   const digits = digitsOf(run);
-  const finess = (dept: string) => `${dept}${digits}` + luhnKey(`${dept}${digits}`);
+  const finess = (dept: string) => withLuhnKey(`${dept}${digits}`);
   const finessA = finess('75');
   const finessB = finess('93');
   const rpps = (n: number) => {
     const body = `2${digits}${String(n).padStart(3, '0')}`;
-    return body + luhnKey(body);
+    return withLuhnKey(body);
   };
   const pro = (n: number, profession: ActProfessional['profession'], structure: string, familyName: string): ActProfessional => ({
     rpps: rpps(n),

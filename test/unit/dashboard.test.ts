@@ -9,7 +9,7 @@ import t from 'tap';
 import { EmbeddedStore } from '../../src/fhir/index.ts';
 import { computeIndicators } from '../../src/indicators/index.ts';
 import { toActBundle } from '../../src/mapping/act.ts';
-import { generateActs } from '../../src/synthetic/acts.ts';
+import { generateActs } from '../../src/synthetic/index.ts';
 import { testApp } from '../support/app.ts';
 import { testIssuer } from '../support/auth.ts';
 

@@ -1,6 +1,6 @@
 // POST /v1/offers/$import and GET /v1/jobs/{id} on the embedded store.
 import t from 'tap';
-import { generateOffers } from '../../../src/peuplement/index.ts';
+import { generateOffers } from '../../../src/synthetic/index.ts';
 import { testApp } from '../../support/app.ts';
 
 const { app } = await testApp();

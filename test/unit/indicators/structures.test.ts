@@ -11,7 +11,7 @@ import { computeIndicators } from '../../../src/indicators/index.ts';
 import { FINESS_SYSTEM } from '../../../src/mapping/act-coding.ts';
 import { toOfferBundle } from '../../../src/mapping/offer.ts';
 import type { Offer } from '../../../src/model/offer.ts';
-import { luhnKey } from '../../../src/synthetic/acts.ts';
+import { withLuhnKey } from '../../../src/synthetic/index.ts';
 import { knownDataset, loadKnownDataset } from '../../support/indicator-fixture.ts';
 import { DEPARTMENT_75, DEPARTMENT_93, OVERALL, withMonths } from './expected.ts';
 
@@ -30,7 +30,7 @@ function recording(store: FhirStore): { store: FhirStore; searches: string[] } {
   return { store: proxy, searches };
 }
 
-const finess = (department: string, digits: string) => `${department}${digits}` + luhnKey(`${department}${digits}`);
+const finess = (department: string, digits: string) => withLuhnKey(`${department}${digits}`);
 
 async function organizationId(store: FhirStore, code: string): Promise<string> {
   const found = await store.search<Organization>('Organization', { identifier: `${FINESS_SYSTEM}|${code}` });

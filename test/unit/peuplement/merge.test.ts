@@ -1,7 +1,8 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import t from 'tap';
 import { toOfferBundle } from '../../../src/mapping/index.ts';
-import { generatedOffer, mergeTransactions } from '../../../src/peuplement/index.ts';
+import { mergeTransactions } from '../../../src/peuplement/index.ts';
+import { generatedOffer } from '../../../src/synthetic/index.ts';
 import { testValidator } from '../../support/app.ts';
 import { asStored } from '../../../src/fhir/index.ts';
 

@@ -2,7 +2,7 @@
 // gives the same acts, and the spread is the one the generator promises.
 import t from 'tap';
 import { validateAct } from '../../../src/mapping/act-check.ts';
-import { generateActs, syntheticStructures } from '../../../src/synthetic/acts.ts';
+import { generateActs, syntheticStructures } from '../../../src/synthetic/index.ts';
 import type { Act } from '../../../src/model/act.ts';
 
 const acts: Act[] = [...generateActs({ count: 500, seed: 42, year: 2025 })];

@@ -4,39 +4,18 @@
 // offers, byte for byte. Offer i is computed from (seed, i) alone, so that a million offers stream out
 // in constant memory. Four consecutive offers belong to one structure and share its Organization, its
 // site and its team of professionals, as the offers of a real structure do.
-import { luhnValid } from '../mapping/index.ts';
+import { pick, prng, withLuhnKey } from './random.ts';
+import type { Random } from './random.ts';
 import type { DayOfWeek, Offer, OfferContact, OfferOpeningHours, OfferProfessional, OfferSite, TelehealthModality } from '../model/offer.ts';
 
 export const OFFERS_PER_STRUCTURE = 4;
 
-/** A small PRNG (mulberry32) over a 32-bit state. */
-function mulberry32(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A 32-bit hash of the seed, a purpose and an index: each entity has its own stream of numbers. */
-function streamOf(seed: number, purpose: string, index: number): () => number {
+function streamOf(seed: number, purpose: string, index: number): Random {
   let h = 2166136261 ^ seed;
   for (const c of `${purpose}:${index}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
   h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
-  return mulberry32(h ^ (h >>> 13));
-}
-
-function pick<T>(random: () => number, list: readonly T[]): T {
-  return list[Math.floor(random() * list.length)] as T;
-}
-
-/** The payload followed by the Luhn key that makes it valid. */
-export function withLuhnKey(payload: string): string {
-  for (let key = 0; key < 10; key++) if (luhnValid(`${payload}${key}`)) return `${payload}${key}`;
-  throw new RangeError(`no Luhn key for ${payload}`);
+  return prng(h ^ (h >>> 13));
 }
 
 interface Town {
@@ -182,19 +161,19 @@ const TEMPLATES: Readonly<Record<Kind, readonly Template[]>> = {
 
 const WEEK: readonly DayOfWeek[] = ['mon', 'tue', 'wed', 'thu', 'fri'];
 
-function phoneOf(random: () => number, town: Town): string {
+function phoneOf(random: Random, town: Town): string {
   const pair = () => String(Math.floor(random() * 100)).padStart(2, '0');
   return `0${town.phoneZone} ${pair()} ${pair()} ${pair()} ${pair()}`;
 }
 
-export interface GenerateOptions {
+export interface OfferGenerateOptions {
   readonly seed: number;
   /** The start of every identifiantOffre (default GEN<seed>): tests make theirs unique to a run. */
   readonly prefix?: string;
 }
 
 /** Offer i (from 0) of the seed: always the same. */
-export function generatedOffer(index: number, options: GenerateOptions): Offer {
+export function generatedOffer(index: number, options: OfferGenerateOptions): Offer {
   const { seed } = options;
   const structure = structureOf(seed, Math.floor(index / OFFERS_PER_STRUCTURE));
   const random = streamOf(seed, 'offer', index);
@@ -247,7 +226,7 @@ export function generatedOffer(index: number, options: GenerateOptions): Offer {
 }
 
 /** Offers `from` (default 0) to `from + count - 1`, one at a time. */
-export function* generateOffers(count: number, options: GenerateOptions & { readonly from?: number }): Generator<Offer> {
+export function* generateOffers(count: number, options: OfferGenerateOptions & { readonly from?: number }): Generator<Offer> {
   const from = options.from ?? 0;
   for (let i = from; i < from + count; i++) yield generatedOffer(i, options);
 }
