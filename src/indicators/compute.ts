@@ -22,7 +22,8 @@
 // progress) would match every later window, so activity counts finished acts only, which have an end.
 import type { Consent, Encounter, HealthcareService, Observation, Organization, PractitionerRole, Resource, ResourceType } from '@medplum/fhirtypes';
 import type { FhirStore, SearchParams } from '../fhir/index.ts';
-import { actTypeCodings, FINESS_SYSTEM, INCIDENT_EFFECT_SYSTEM, INCIDENT_TYPE_SYSTEM, PARTICIPANT_CODING, PARTICIPANT_ROLE_SYSTEM, PROFESSION_CODE, REPORT_LOINC, tokenQuery, V3_ACT_CODE } from '../mapping/act-coding.ts';
+import { actTypeCodings, INCIDENT_EFFECT_SYSTEM, INCIDENT_TYPE_SYSTEM, PARTICIPANT_CODING, PARTICIPANT_ROLE_SYSTEM, PROFESSION_CODE, REPORT_LOINC, tokenQuery, V3_ACT_CODE } from '../mapping/act-coding.ts';
+import { FINESS_SYSTEM } from '../mapping/fr-core.ts';
 import { CODE_SETS } from '../mapping/codes/index.ts';
 import { ACT_TYPES, INCIDENT_TYPES, PROFESSIONS, TELEMEDICINE_ACT_TYPES } from '../model/act.ts';
 import type { ActType, IncidentType, Profession } from '../model/act.ts';

@@ -44,18 +44,8 @@ export const BILLING_CODE_EXTENSION = `${TS}/StructureDefinition/telesante-billi
 /** PractitionerRole key of an act participant: `<RPPS>` or `<RPPS>-<FINESS>` (the exercise situation). */
 export const ACT_ROLE_IDENTIFIER_SYSTEM = `${TS}/sid/exercice`;
 
-export const FR_CORE_PATIENT_PROFILE = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient';
-export const FR_CORE_PRACTITIONER = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner';
-export const FR_CORE_PRACTITIONER_ROLE = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner-role';
-export const FR_CORE_ORGANIZATION = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-organization';
-export const FR_CORE_IDENTIFIER_TYPE = 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203';
 /** fr-core-encounter binds identifier.type (1..1, extensible) to this system: VN visit number. */
 export const FR_CORE_ENCOUNTER_IDENTIFIER_TYPE = 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-identifier-type';
-export const ID_NAT_PS_SYSTEM = 'urn:oid:1.2.250.1.71.4.2.1';
-export const RPPS_SYSTEM = 'https://rpps.esante.gouv.fr';
-export const FINESS_SYSTEM = 'https://finess.esante.gouv.fr';
-export const ID_NAT_ST_SYSTEM = 'urn:oid:1.2.250.1.71.4.2.2';
-export const OFFER_IDENTIFIER_SYSTEM = `${TS}/sid/offre`;
 /** Link from the Encounter to the telehealth offer used (ROR HealthcareService, logical reference by identifiantOffre). */
 export const OFFER_EXTENSION = `${TS}/StructureDefinition/telesante-offer`;
 

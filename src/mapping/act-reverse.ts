@@ -47,18 +47,16 @@ import {
   BILLING_ACT_SYSTEM,
   BILLING_CODE_EXTENSION,
   CONSENT_METHOD_EXTENSION,
-  FINESS_SYSTEM,
-  ID_NAT_PS_SYSTEM,
   MODALITY_EXTENSION,
   OFFER_EXTENSION,
-  OFFER_IDENTIFIER_SYSTEM,
   participantKindOf,
   PRESCRIPTION_CATEGORY,
   PROFESSION_CODE,
-  RPPS_SYSTEM,
   TECHNICAL_INCIDENT_EXTENSION,
 } from './act-coding.ts';
+import { OFFER_IDENTIFIER_SYSTEM } from './offer-coding.ts';
 import { BIRTH_LIST_GIVEN_NAME, IDENTITY_RELIABILITY, METHOD_COLLECTION, PATIENT_BIRTH_PLACE } from './patient.ts';
+import { FINESS_SYSTEM, ID_NAT_PS_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
 
 /** The resources do not hold a readable act (no Encounter, no act identifier, unknown codes). */
 export class UnreadableActError extends Error {

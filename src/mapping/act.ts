@@ -54,14 +54,7 @@ import {
   CONSENT_METHOD_SYSTEM,
   CONSENT_SCOPE,
   contentHash,
-  FINESS_SYSTEM,
   FR_CORE_ENCOUNTER_IDENTIFIER_TYPE,
-  FR_CORE_IDENTIFIER_TYPE,
-  FR_CORE_ORGANIZATION,
-  FR_CORE_PRACTITIONER,
-  FR_CORE_PRACTITIONER_ROLE,
-  ID_NAT_PS_SYSTEM,
-  ID_NAT_ST_SYSTEM,
   identifierQuery,
   INCIDENT_EFFECT_DISPLAY,
   INCIDENT_EFFECT_SYSTEM,
@@ -71,7 +64,6 @@ import {
   MODALITY_EXTENSION,
   MODALITY_SYSTEM,
   OFFER_EXTENSION,
-  OFFER_IDENTIFIER_SYSTEM,
   PARTICIPANT_CODING,
   PRESCRIPTION_CATEGORY,
   PRESCRIPTION_LABEL,
@@ -81,7 +73,6 @@ import {
   reportKey,
   ACT_ROLE_IDENTIFIER_SYSTEM,
   roleValue,
-  RPPS_SYSTEM,
   stableUuid,
   TECHNICAL_INCIDENT_EXTENSION,
   TELESANTE_CONSENT,
@@ -94,8 +85,10 @@ import {
   V3_DATA_OPERATION,
   type ParticipantKind,
 } from './act-coding.ts';
+import { OFFER_IDENTIFIER_SYSTEM } from './offer-coding.ts';
 import { CODE_SETS } from './codes/index.ts';
 import { toFrCorePatient } from './patient.ts';
+import { FINESS_SYSTEM, FR_CORE_IDENTIFIER_TYPE, FR_CORE_ORGANIZATION, FR_CORE_PRACTITIONER, FR_CORE_PRACTITIONER_ROLE, ID_NAT_PS_SYSTEM, ID_NAT_ST_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
 
 /**
  * A reference that fits every typed Reference<T> slot: medplum types narrow `resource`, which we never

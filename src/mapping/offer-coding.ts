@@ -23,9 +23,6 @@ export const TELESANTE_HEALTHCARESERVICE = 'https://telesante-fhir.fr/fhir/Struc
 // établissement profile (derived from fr-core-organization), not on fr-core-organization itself.
 export const FR_CORE_ORGANIZATION_ETABLISSEMENT = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-organization-etablissement';
 export const FR_CORE_LOCATION = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-location';
-export const FR_CORE_PRACTITIONER = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner';
-export const FR_CORE_PRACTITIONER_ROLE = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner-role';
-export const FR_CORE_IDENTIFIER_TYPE = 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203';
 export const FR_CORE_LOCATION_IDENTIFIER_TYPE = 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-location-identifier-type';
 export const FR_CORE_EMAIL_TYPE = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type';
 
@@ -40,11 +37,7 @@ export const SITE_IDENTIFIER_SYSTEM = 'https://telesante-fhir.fr/fhir/sid/lieu';
 /** `<identifiantOffre>-<RPPS>`: one situation per professional and offer. */
 export const ROLE_IDENTIFIER_SYSTEM = 'https://telesante-fhir.fr/fhir/sid/situation';
 
-export const FINESS_SYSTEM = 'https://finess.esante.gouv.fr';
-export const ID_NAT_ST_SYSTEM = 'urn:oid:1.2.250.1.71.4.2.2';
 export const SIRENE_SYSTEM = 'https://sirene.fr';
-export const ID_NAT_PS_SYSTEM = 'urn:oid:1.2.250.1.71.4.2.1';
-export const RPPS_SYSTEM = 'https://rpps.esante.gouv.fr';
 export const TYPE_MESSAGERIE_SYSTEM = 'https://mos.esante.gouv.fr/NOS/TRE_R256-TypeMessagerie/FHIR/TRE-R256-TypeMessagerie';
 /** The unit system of the ROR's own ageRange example (code `a`, years). */
 export const UCUM_UNIT_SYSTEM = 'https://mos.esante.gouv.fr/NOS/TRE_R247-UcumUniteMesure/FHIR/TRE-R247-UcumUniteMesure';

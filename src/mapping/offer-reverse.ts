@@ -31,20 +31,18 @@ import { CODE_SETS } from './codes/index.ts';
 import {
   CHANNEL_CODING,
   CONFIDENTIALITY_CODE,
-  FINESS_SYSTEM,
   groupedHours,
-  ID_NAT_PS_SYSTEM,
   KEYWORD_ACT_CODES,
   KEYWORD_RECEPTION_CODES,
   MODALITY_CHARACTERISTICS,
   normalizeOffer,
   OFFER_IDENTIFIER_SYSTEM,
   ROR_EXTENSION,
-  RPPS_SYSTEM,
   SIRENE_SYSTEM,
   type DaySlot,
 } from './offer-coding.ts';
 import { ADDRESS_INSEE_CODE } from './patient.ts';
+import { FINESS_SYSTEM, ID_NAT_PS_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
 
 /** The resources cannot make an offer (no HealthcareService, no organization, a required code missing). */
 export class UnreadableOfferError extends Error {

@@ -30,16 +30,10 @@ import {
   dayNumber,
   daySlotsOf,
   DEFAULT_PATIENT_AGES,
-  FINESS_SYSTEM,
   FR_CORE_EMAIL_TYPE,
-  FR_CORE_IDENTIFIER_TYPE,
   FR_CORE_LOCATION,
   FR_CORE_LOCATION_IDENTIFIER_TYPE,
   FR_CORE_ORGANIZATION_ETABLISSEMENT,
-  FR_CORE_PRACTITIONER,
-  FR_CORE_PRACTITIONER_ROLE,
-  ID_NAT_PS_SYSTEM,
-  ID_NAT_ST_SYSTEM,
   nationalCoding,
   nationalCodeOf,
   normalizeOffer,
@@ -48,7 +42,6 @@ import {
   RECEPTION_OF_MODALITY,
   ROLE_IDENTIFIER_SYSTEM,
   ROR_EXTENSION,
-  RPPS_SYSTEM,
   SIRENE_SYSTEM,
   SITE_IDENTIFIER_SYSTEM,
   TELESANTE_HEALTHCARESERVICE,
@@ -57,6 +50,7 @@ import {
   type CodeOptions,
 } from './offer-coding.ts';
 import { ADDRESS_INSEE_CODE, INSEE_COMMUNE_SYSTEM } from './patient.ts';
+import { FINESS_SYSTEM, FR_CORE_IDENTIFIER_TYPE, FR_CORE_PRACTITIONER, FR_CORE_PRACTITIONER_ROLE, ID_NAT_PS_SYSTEM, ID_NAT_ST_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
 
 export interface OfferMappingOptions extends CodeOptions {
   /** FHIR dateTime, the ROR creation date of an offer stored for the first time (the caller's clock). */

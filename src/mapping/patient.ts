@@ -10,12 +10,11 @@ import {
   type InsKind,
   type Sex,
 } from '../ins/index.ts';
+import { FR_CORE_IDENTIFIER_TYPE, FR_CORE_PATIENT } from './fr-core.ts';
 
 // Everything below is read from the FR Core 2.2.0-ballot-2 package (snapshots of fr-core-patient and
 // fr-core-patient-ins, the extensions and the code systems they bind).
-export const FR_CORE_PATIENT = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient';
 export const FR_CORE_PATIENT_INS = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-ins';
-export const FR_CORE_IDENTIFIER_TYPE = 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203';
 export const HL7_IDENTIFIER_TYPE = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 export const BIRTH_LIST_GIVEN_NAME = 'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-birth-list-given-name';
 export const PATIENT_BIRTH_PLACE = 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace';

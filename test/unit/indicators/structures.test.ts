@@ -8,12 +8,13 @@ import t from 'tap';
 import { EmbeddedStore } from '../../../src/fhir/index.ts';
 import type { FhirStore, SearchParams } from '../../../src/fhir/index.ts';
 import { computeIndicators } from '../../../src/indicators/index.ts';
-import { FINESS_SYSTEM } from '../../../src/mapping/act-coding.ts';
+
 import { toOfferBundle } from '../../../src/mapping/offer.ts';
 import type { Offer } from '../../../src/model/offer.ts';
 import { withLuhnKey } from '../../../src/synthetic/index.ts';
 import { knownDataset, loadKnownDataset } from '../../support/indicator-fixture.ts';
 import { DEPARTMENT_75, DEPARTMENT_93, OVERALL, withMonths } from './expected.ts';
+import { FINESS_SYSTEM } from '../../../src/mapping/fr-core.ts';
 
 /** The store, with every search and count it answers written down as `Type?params`. */
 function recording(store: FhirStore): { store: FhirStore; searches: string[] } {
