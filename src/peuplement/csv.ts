@@ -154,7 +154,8 @@ function valueOf(cell: string, kind: Kind): unknown {
     case 'integer':
       return /^-?\d+$/.test(cell) ? Number(cell) : cell;
     case 'number':
-      return /^-?\d+(?:\.\d+)?$/.test(cell) ? Number(cell) : cell;
+      // A French spreadsheet writes 48,3904 (quoted in the file, the cell holding the separator).
+      return /^-?\d+(?:[.,]\d+)?$/.test(cell) ? Number(cell.replace(',', '.')) : cell;
     case 'list':
     case 'lines':
       return listOf(cell);

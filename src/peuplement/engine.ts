@@ -116,11 +116,19 @@ function issue(severity: OperationOutcomeIssue['severity'], code: OperationOutco
   };
 }
 
-/** The rules' issues as POST /v1/offers would answer them (expression = the field of the offer). */
-export function outcomeOfOfferIssues(issues: readonly OfferIssue[]): OperationOutcome {
+/**
+ * The rules' issues as POST /v1/offers would answer them (expression = the field of the offer); for a
+ * line of a CSV file, the message also names the column to correct, which is what a person sees in a
+ * spreadsheet.
+ */
+export function outcomeOfOfferIssues(issues: readonly OfferIssue[], columnOf?: (field: string) => string | undefined): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
-    issue: issues.map((i) => issue(i.severity, i.severity === 'error' ? 'invalid' : 'informational', i.message, i.code, i.field)),
+    issue: issues.map((i) => {
+      const column = i.field === '' ? undefined : columnOf?.(i.field);
+      const text = column === undefined ? i.message : `${i.message} (colonne ${column})`;
+      return issue(i.severity, i.severity === 'error' ? 'invalid' : 'informational', text, i.code, i.field);
+    }),
   };
 }
 
@@ -326,7 +334,7 @@ export async function importOffers(records: AsyncIterable<ImportRecord>, options
         batch.read += 1;
         batch.lastLine = record.line;
         const id = (record.body as { identifiantOffre?: unknown } | null)?.identifiantOffre;
-        await reject(batch, record.line, record.text, outcomeOfOfferIssues(validation.issues), typeof id === 'string' ? id : undefined);
+        await reject(batch, record.line, record.text, outcomeOfOfferIssues(validation.issues, record.columnOf), typeof id === 'string' ? id : undefined);
         continue;
       }
       // The same offer twice in one transaction would be two writes of one resource: it starts a new batch.

@@ -3,7 +3,7 @@
 // for in their editor, and either the offer body it holds or why it could not be read.
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { cellsOf, headerOf, offerOfRow } from './csv.ts';
+import { cellsOf, columnOfField, headerOf, offerOfRow } from './csv.ts';
 
 export const IMPORT_FORMATS = ['ndjson', 'csv'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
@@ -17,6 +17,8 @@ export interface ImportRecord {
   readonly body?: unknown;
   /** Why the line could not be read (not JSON, unclosed quote…). */
   readonly unreadable?: string;
+  /** The column of the file that holds a field of the offer (`structure.finess` → `structure_finess`), for CSV. */
+  readonly columnOf?: (field: string) => string | undefined;
 }
 
 /** The whole file cannot be read as the format says (a CSV header with unknown columns…). */
@@ -82,7 +84,7 @@ async function* csvRecords(input: Readable | AsyncIterable<string>): AsyncGenera
       yield { line: record.line, text: record.text, unreadable: `${cells.length} cells for ${header.columns.length} columns: quote the cells that hold a comma` };
       continue;
     }
-    yield { line: record.line, text: record.text, body: offerOfRow(header.columns, cells) };
+    yield { line: record.line, text: record.text, body: offerOfRow(header.columns, cells), columnOf: columnOfField };
   }
   if (pending !== undefined) yield { line: pending.line, text: pending.text, unreadable: 'the file ends inside a quoted cell' };
   if (header === undefined) throw new ImportFormatError('the CSV file is empty: line 1 must be the header');

@@ -1,7 +1,9 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import t from 'tap';
 import { validateOffer } from '../../../src/mapping/index.ts';
-import { cellsOf, columnOfField, csvHeader, headerOf, offerOfRow, recordsOf, rowOfOffer } from '../../../src/peuplement/index.ts';
+import { cellsOf, columnOfField, csvHeader, headerOf, importOffers, offerOfRow, recordsOf, rowOfOffer } from '../../../src/peuplement/index.ts';
+import type { ImportReject } from '../../../src/peuplement/index.ts';
+import { testValidator } from '../../support/app.ts';
 import type { ImportRecord } from '../../../src/peuplement/index.ts';
 import { examples } from '../mapping/offer-examples.ts';
 
@@ -52,6 +54,13 @@ t.test('groups are packed in order, empty groups dropped, wrong values left for 
   if (!validation.ok) t.ok(validation.issues.some((i) => i.field === 'sensitiveUnit'), 'the rules name sensitiveUnit');
 });
 
+t.test('a coordinate with a decimal comma, as a French spreadsheet writes it, is a number', async (t) => {
+  const resolved = headerOf('identifiant_offre,site1_latitude,site1_longitude,min_age');
+  if (!resolved.ok) throw new Error(resolved.message);
+  t.same(offerOfRow(resolved.columns, ['X-1', '48,3904', '-4.4861', '18']).sites, [{ coordinates: { latitude: 48.3904, longitude: -4.4861 } }]);
+  t.same(offerOfRow(resolved.columns, ['X-1', '48,39,04', '', '18,5']), { identifiantOffre: 'X-1', sites: [{ coordinates: { latitude: '48,39,04' } }], patientType: { minAge: '18,5' } }, 'two commas, or an age, stay text for the rules to name');
+});
+
 t.test('a field of the offer points back at its column', async (t) => {
   t.equal(columnOfField('sites[0].address.postalCode'), 'site1_postal_code');
   t.equal(columnOfField('professionals[2].rpps'), 'pro3_rpps');
@@ -83,4 +92,31 @@ t.test('the example CSV file of examples/ is valid, line by line', async (t) => 
   const doc = readFileSync('examples/offers-import.md', 'utf8');
   const header = readFileSync('examples/offers-import.csv', 'utf8').split('\n')[0] ?? '';
   for (const name of header.split(',')) t.ok(doc.includes(name.replace(/^(site|pro|hours|contact)\d+_/, '$1N_')), `${name} is documented`);
+});
+
+t.test('examples/offers-import-errors.csv: the broken lines its documentation lists are rejected, naming their column', async (t) => {
+  const rejects: ImportReject[] = [];
+  const result = await importOffers(recordsOf(createReadStream('examples/offers-import-errors.csv'), 'csv'), {
+    validator: await testValidator(),
+    batchSize: 50,
+    concurrency: 1,
+    dryRun: true,
+    onReject: (reject) => void rejects.push(reject),
+  });
+  t.same(result.counts, { read: 13, imported: 6, rejected: 7 });
+  const expected: [number, string, string][] = [
+    [4, 'structure.finess', 'structure_finess'],
+    [6, 'modalities[1]', 'modalities'],
+    [7, 'name', 'name'],
+    [9, 'sites[0].coordinates.latitude', 'site1_latitude'],
+    [10, 'professionals[0].rpps', 'pro1_rpps'],
+    [11, 'openingHours[0].closes', 'hours1_closes'],
+    [13, 'careMode.code', 'care_mode'],
+  ];
+  t.same(
+    rejects.map((r) => [r.line, r.outcome.issue[0]?.expression?.[0], /\(colonne ([\w…]+)\)$/.exec(r.outcome.issue[0]?.details?.text ?? '')?.[1]]),
+    expected,
+  );
+  const doc = readFileSync('examples/offers-import.md', 'utf8');
+  for (const [line, , column] of expected) t.match(doc, new RegExp(`\\| ${line} \\| \x60${column}\x60`), `line ${line} is documented`);
 });
