@@ -185,7 +185,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(offerRoutes, { store, validator, deliveries, waitMs, clock, bodyLimit: config.bodyLimitBytes });
   await app.register(actRoutes, { store, validator, deliveries, waitMs, clock, allowTestIdentities: config.allowTestIdentities });
   await app.register(deliveryRoutes, { deliveries });
-  await app.register(jobRoutes, { store, validator, clock, bodyLimit: 4 * config.bodyLimitBytes });
+  await app.register(jobRoutes, { store, validator, deliveries, clock, bodyLimit: 4 * config.bodyLimitBytes });
   await app.register(indicatorRoutes, { store, clock });
   return app;
 }

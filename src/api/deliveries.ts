@@ -109,7 +109,8 @@ function viewOf(delivery: Delivery): Record<string, unknown> {
   };
 }
 
-const deliveryIdParam = {
+/** The id of a delivery in a path (a UUID): also the id of an import job. */
+export const deliveryIdParam = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$', description: 'Identifiant de livraison (UUID)' } },
