@@ -65,7 +65,11 @@ async function countLines(path: string): Promise<number> {
   return last === 10 ? count : count + 1;
 }
 
-/** Keeps the rejects of lines up to the watermark: those after it are replayed, and would come twice. */
+/**
+ * Keeps the rejects of lines up to the watermark: those after it are replayed, and would come twice. A
+ * record that does not parse was cut short by a kill (SIGKILL, a crash): it is of a line after the
+ * watermark, since the rejects up to it are on disk before the checkpoint names it, so it goes too.
+ */
 async function trimRejects(path: string, watermark: number): Promise<void> {
   try {
     await stat(path);
@@ -76,8 +80,13 @@ async function trimRejects(path: string, watermark: number): Promise<void> {
   const out = createWriteStream(temporary);
   for await (const text of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
     if (text.trim() === '') continue;
-    const line = (JSON.parse(text) as { line?: number }).line ?? 0;
-    if (line <= watermark && !out.write(`${text}\n`)) await once(out, 'drain');
+    let line: number | undefined;
+    try {
+      line = (JSON.parse(text) as { line?: number }).line;
+    } catch {
+      continue;
+    }
+    if (line !== undefined && line <= watermark && !out.write(`${text}\n`)) await once(out, 'drain');
   }
   out.end();
   await once(out, 'finish');

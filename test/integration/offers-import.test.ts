@@ -1,5 +1,6 @@
 // `telesante offers import` against a real HAPI server: a file with good and bad lines (the good land,
-// the bad are in the rejects file with their line numbers), and an import stopped by Ctrl-C then resumed
+// the bad are in the rejects file with their line numbers), and an import stopped by Ctrl-C, or killed,
+// then resumed
 // (every line in exactly once).
 import { spawn, spawnSync } from 'node:child_process';
 import type { HealthcareService } from '@medplum/fhirtypes';
@@ -87,5 +88,32 @@ if (baseUrl === undefined) {
     t.same({ line: done.line, complete: done.complete, counts: done.counts }, { line: 120, complete: true, counts: { read: 120, imported: 120, rejected: 0 } });
     const counts = await occurrences(store, offers.map((o) => o.identifiantOffre));
     t.same([...counts.entries()].filter(([, n]) => n !== 1), [], 'every offer exactly once');
+  });
+
+  t.test('an import killed (SIGKILL) half-way and resumed: nothing missing, nothing doubled, each reject once', async (t) => {
+    const offers = [...generateOffers(150, { seed: seed + 2, prefix: `KIL${runId()}` })];
+    const lines = offers.map((o) => JSON.stringify(o));
+    const bad = [4, 37, 38, 90, 141];
+    for (const i of bad) lines[i] = JSON.stringify({ ...offers[i], careMode: { code: '26' } });
+    const file = join(dir, 'killed.ndjson');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const checkpointPath = `${file}.checkpoint.json`;
+    const child = spawn(process.execPath, ['src/cli/main.ts', 'offers', 'import', file, '--fhir-base-url', baseUrl, '--batch-size', '5', '--concurrency', '2'], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    // Killed with no chance to finish anything, once part of the file is done.
+    for (let i = 0; i < 600 && !existsSync(checkpointPath); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGKILL');
+    t.equal(await exited, 'SIGKILL');
+    const killed = JSON.parse(readFileSync(checkpointPath, 'utf8'));
+    t.ok(killed.line > 0 && killed.line < 150 && killed.complete === false, `killed after line ${killed.line}`);
+
+    const resumed = telesante('offers', 'import', file, '--fhir-base-url', baseUrl, '--batch-size', '5', '--concurrency', '2', '--resume');
+    t.equal(resumed.status, 1, `exit 1: the bad lines are rejected\n${resumed.stderr}`);
+    const done = JSON.parse(readFileSync(checkpointPath, 'utf8'));
+    t.same({ line: done.line, complete: done.complete, counts: done.counts }, { line: 150, complete: true, counts: { read: 150, imported: 145, rejected: 5 } });
+    const rejected = readFileSync(`${file}.rejects.ndjson`, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { line: number }).line);
+    t.same(rejected.sort((a, b) => a - b), bad.map((i) => i + 1), 'each bad line rejected once');
+    const counts = await occurrences(store, offers.map((o) => o.identifiantOffre));
+    t.same(offers.filter((_, i) => counts.get(offers[i]?.identifiantOffre ?? '') !== (bad.includes(i) ? 0 : 1)).map((o) => o.identifiantOffre), [], 'every good offer exactly once, no bad one');
   });
 }

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { nirKey } from '../../src/ins/index.ts';
 
@@ -36,4 +38,25 @@ t.test('telesante validate: 0 on a valid example, 1 on a broken one, 2 on a miss
   t.equal(failed.status, 1);
   t.match(failed.stdout, /INVALIDE/);
   t.equal(telesante('validate', 'no/such/file.json').status, 2);
+});
+
+t.test('telesante offers import --dry-run: exit 1 with rejects; --resume after a kill keeps each reject once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-import-'));
+  const file = join(dir, 'offers.csv');
+  copyFileSync('examples/offers-import-errors.csv', file);
+  const first = telesante('offers', 'import', file, '--dry-run', '--quiet');
+  t.equal(first.status, 1, first.stderr);
+  t.match(first.stderr, /13 lines read, 6 valid, 7 rejected/);
+  const rejectsPath = `${file}.rejects.ndjson`;
+  const records = readFileSync(rejectsPath, 'utf8').trim().split('\n');
+  t.same(records.map((r) => (JSON.parse(r) as { line: number }).line), [4, 6, 7, 9, 10, 11, 13]);
+
+  // What a kill leaves: a checkpoint at line 5 (lines 2-5 done, line 4 rejected) and, after the
+  // rejects up to it, a record of a later line cut in the middle.
+  writeFileSync(`${file}.checkpoint.json`, JSON.stringify({ input: file, format: 'csv', line: 5, counts: { read: 4, imported: 3, rejected: 1 }, complete: false, updatedAt: new Date().toISOString() }));
+  writeFileSync(rejectsPath, `${records[0]}\n${records[1]?.slice(0, 40)}`);
+  const resumed = telesante('offers', 'import', file, '--dry-run', '--quiet', '--resume');
+  t.equal(resumed.status, 1, resumed.stderr);
+  t.match(resumed.stderr, /resuming after line 5/);
+  t.same(readFileSync(rejectsPath, 'utf8').trim().split('\n').map((r) => (JSON.parse(r) as { line: number }).line), [4, 6, 7, 9, 10, 11, 13], 'each reject once, the cut record gone');
 });
