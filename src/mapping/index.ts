@@ -16,7 +16,7 @@ export {
 export type { OfferMappingOptions } from './offer.ts';
 export { fromFhir, UnreadableOfferError } from './offer-reverse.ts';
 export type { OfferSource } from './offer-reverse.ts';
-export { checkOffer, finessKeyValid, luhnValid, rppsKeyValid, siretKeyValid, validateOffer } from './offer-check.ts';
+export { checkOffer, finessKeyValid, luhnValid, rppsKeyValid, siretKeyValid, validateOffer, withLuhnKey } from './offer-check.ts';
 export type { OfferValidation } from './offer-check.ts';
 export {
   MODALITY_CHARACTERISTICS,

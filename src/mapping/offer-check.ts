@@ -24,19 +24,28 @@ import {
 } from './offer-coding.ts';
 import { strictValidator } from '../model/strict-validator.ts';
 
-/** Luhn (mod 10) over a string of digits, key included. */
-export function luhnValid(digits: string): boolean {
-  if (!/^\d+$/.test(digits)) return false;
+/** The Luhn (mod 10) sum of a string of digits, doubling every second digit from the right, from the `first` (0 or 1). */
+function luhnSum(digits: string, first: 0 | 1): number {
   let sum = 0;
   for (let i = 0; i < digits.length; i += 1) {
     let digit = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
+    if (i % 2 === first) {
       digit *= 2;
       if (digit > 9) digit -= 9;
     }
     sum += digit;
   }
-  return sum % 10 === 0;
+  return sum;
+}
+
+/** Luhn (mod 10) over a string of digits, key included. */
+export function luhnValid(digits: string): boolean {
+  return /^\d+$/.test(digits) && luhnSum(digits, 1) % 10 === 0;
+}
+
+/** The digits followed by the Luhn key that makes them valid (synthetic FINESS and RPPS numbers). */
+export function withLuhnKey(digits: string): string {
+  return `${digits}${(10 - (luhnSum(digits, 0) % 10)) % 10}`;
 }
 
 /**

@@ -3,7 +3,8 @@
 // own, not Math.random). Everything here is fictitious: names, FINESS and RPPS numbers (with valid keys
 // so that the business rules accept them), patients without an INS (identity PROV or VALI: the IPP alone
 // identifies them, as in any DPI before the INSi call).
-import { pick, prng, withLuhnKey } from './random.ts';
+import { withLuhnKey } from '../mapping/index.ts';
+import { pick, prng } from './random.ts';
 import type { Random } from './random.ts';
 import type { Act, ActIncident, ActPerformer, ActProfessional, ActType, IncidentEffect, IncidentType, Profession } from '../model/act.ts';
 

@@ -4,4 +4,3 @@ export { generateActs, syntheticStructures } from './acts.ts';
 export type { ActGenerateOptions, SyntheticStructure } from './acts.ts';
 export { generatedOffer, generateOffers, OFFERS_PER_STRUCTURE } from './offers.ts';
 export type { OfferGenerateOptions } from './offers.ts';
-export { withLuhnKey } from './random.ts';

@@ -4,7 +4,8 @@
 // offers, byte for byte. Offer i is computed from (seed, i) alone, so that a million offers stream out
 // in constant memory. Four consecutive offers belong to one structure and share its Organization, its
 // site and its team of professionals, as the offers of a real structure do.
-import { pick, prng, withLuhnKey } from './random.ts';
+import { withLuhnKey } from '../mapping/index.ts';
+import { pick, prng } from './random.ts';
 import type { Random } from './random.ts';
 import type { DayOfWeek, Offer, OfferContact, OfferOpeningHours, OfferProfessional, OfferSite, TelehealthModality } from '../model/offer.ts';
 

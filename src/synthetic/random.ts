@@ -1,5 +1,5 @@
 // What both generators of synthetic data (acts.ts, offers.ts) draw from: a small PRNG of our own, so
-// that one seed gives the same data on every machine (not Math.random), and valid national numbers.
+// that one seed gives the same data on every machine (not Math.random).
 
 export type Random = () => number;
 
@@ -19,18 +19,4 @@ export function pick<T>(random: Random, items: readonly T[]): T {
   const item = items[Math.floor(random() * items.length)];
   if (item === undefined) throw new RangeError('pick from an empty list');
   return item;
-}
-
-/** The digits followed by the Luhn key that makes them pass the Luhn check (FINESS, RPPS). */
-export function withLuhnKey(digits: string): string {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i += 1) {
-    let digit = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 0) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-  }
-  return `${digits}${(10 - (sum % 10)) % 10}`;
 }

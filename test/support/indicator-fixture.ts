@@ -9,7 +9,7 @@ import { toActBundle } from '../../src/mapping/act.ts';
 import { toOfferBundle } from '../../src/mapping/offer.ts';
 import type { Act, ActPerformer, ActProfessional } from '../../src/model/act.ts';
 import type { Offer } from '../../src/model/offer.ts';
-import { withLuhnKey } from '../../src/synthetic/index.ts';
+import { withLuhnKey } from '../../src/mapping/index.ts';
 
 /** Six digits from a run id, for FINESS and RPPS numbers of this run. */
 function digitsOf(run: string): string {

@@ -11,7 +11,7 @@ import { computeIndicators } from '../../../src/indicators/index.ts';
 
 import { toOfferBundle } from '../../../src/mapping/offer.ts';
 import type { Offer } from '../../../src/model/offer.ts';
-import { withLuhnKey } from '../../../src/synthetic/index.ts';
+import { withLuhnKey } from '../../../src/mapping/index.ts';
 import { knownDataset, loadKnownDataset } from '../../support/indicator-fixture.ts';
 import { DEPARTMENT_75, DEPARTMENT_93, OVERALL, withMonths } from './expected.ts';
 import { FINESS_SYSTEM } from '../../../src/mapping/fr-core.ts';
