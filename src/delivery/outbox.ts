@@ -90,6 +90,11 @@ export interface EnqueueResult {
 export interface Outbox {
   /** True when other processes deliver from the same outbox: the worker then polls for their messages. */
   readonly shared: boolean;
+  /**
+   * How long a message `due` hands out stays this process's (shared outbox); undefined where one process
+   * owns the outbox. The worker renews the claims of the messages it is delivering well before then.
+   */
+  readonly leaseMs: number | undefined;
   enqueue(message: NewMessage): Promise<EnqueueResult>;
   get(id: string): Promise<Delivery | undefined>;
   /** Messages of a status, oldest first; `kinds` keeps those kinds only, `exceptKinds` leaves those out. */
@@ -101,6 +106,8 @@ export interface Outbox {
   due(now: number, limit: number): Promise<Delivery[]>;
   /** Gives up a claimed message without an outcome (an attempt cut short by the shutdown). */
   release(id: string): Promise<void>;
+  /** Keeps a claimed message this process's for another `leaseMs` from `now` (no-op without leases). */
+  renew(id: string, now: number): Promise<void>;
   /** Epoch ms of the earliest pending attempt, or undefined when nothing is pending. */
   nextDueAt(): Promise<number | undefined>;
   /** Counts an attempt before it is made, so that a crash during it is counted too. */

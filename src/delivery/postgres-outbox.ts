@@ -53,13 +53,13 @@ export interface PostgresOutboxOptions {
 export class PostgresOutbox implements Outbox {
   readonly shared = true;
   readonly owner: string;
+  readonly leaseMs: number;
   readonly #pool: pg.Pool;
-  readonly #leaseMs: number;
   readonly #ready: Promise<void>;
 
   constructor(options: PostgresOutboxOptions) {
     this.owner = options.owner ?? randomUUID();
-    this.#leaseMs = options.leaseMs ?? 5 * 60_000;
+    this.leaseMs = options.leaseMs ?? 5 * 60_000;
     this.#pool = new pg.Pool({ connectionString: options.connectionString, max: 5 });
     // Several instances may start at once: the schema is created under an advisory lock.
     this.#ready = this.#withClient(async (client) => {
@@ -139,7 +139,7 @@ export class PostgresOutbox implements Outbox {
        UPDATE telesante_deliveries t SET lease_owner = $3, lease_until = $1 + $4
          FROM heads WHERE t.seq = heads.seq
        RETURNING t.*`,
-      [now, limit, this.owner, this.#leaseMs],
+      [now, limit, this.owner, this.leaseMs],
     );
     return rows.map(deliveryOf).sort((a, b) => a.seq - b.seq);
   }
@@ -153,6 +153,10 @@ export class PostgresOutbox implements Outbox {
 
   async release(id: string): Promise<void> {
     await this.#rows('UPDATE telesante_deliveries SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2', [id, this.owner]);
+  }
+
+  async renew(id: string, now: number): Promise<void> {
+    await this.#rows("UPDATE telesante_deliveries SET lease_until = $2 WHERE id = $1 AND lease_owner = $3 AND status = 'pending'", [id, now + this.leaseMs, this.owner]);
   }
 
   async startAttempt(id: string, now: number): Promise<void> {

@@ -300,11 +300,21 @@ export class DeliveryService {
   #launch(delivery: Delivery): void {
     const controller = new AbortController();
     this.#busyKeys.add(delivery.key);
+    // On a shared outbox the claim runs out after leaseMs; a delivery that takes longer (a bulk import,
+    // a slow FHIR server) keeps it, or another instance would deliver the same message meanwhile.
+    const leaseMs = this.outbox.leaseMs;
+    const renewal =
+      leaseMs === undefined
+        ? undefined
+        : setInterval(() => {
+            this.outbox.renew(delivery.id, this.#now()).catch((error: unknown) => this.#log.warn({ err: error, deliveryId: delivery.id }, 'delivery: could not renew the claim'));
+          }, Math.max(10, Math.floor(leaseMs / 3)));
     const promise = this.#attempt(delivery, controller.signal)
       .catch((error: unknown) => {
         this.#log.error({ err: error, deliveryId: delivery.id }, 'delivery: could not record the outcome of an attempt');
       })
       .finally(() => {
+        clearInterval(renewal);
         for (const watcher of this.#endedWatchers) watcher.add(delivery.id);
         this.#inflight.delete(delivery.id);
         this.#busyKeys.delete(delivery.key);

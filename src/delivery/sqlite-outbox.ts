@@ -39,6 +39,7 @@ function deliveryOf(row: DeliveryRow): Delivery {
 
 export class SqliteOutbox implements Outbox {
   readonly shared = false;
+  readonly leaseMs = undefined;
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
@@ -117,6 +118,10 @@ export class SqliteOutbox implements Outbox {
 
   async release(): Promise<void> {
     // One process per file: nothing is claimed, nothing to give up.
+  }
+
+  async renew(): Promise<void> {
+    // Nor anything to keep.
   }
 
   async startAttempt(id: string, now: number): Promise<void> {

@@ -113,6 +113,33 @@ t.test("a claim whose instance died is taken over when its lease runs out", asyn
   t.equal(delivered.filter((id) => id === accepted.delivery.id).length, 1, 'delivered once');
 });
 
+t.test('a delivery that outlasts its lease keeps its claim: no other instance delivers it meanwhile', async (t) => {
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const runs: string[] = [];
+  const slow = (instance: string) => async (delivery: Delivery) => {
+    if (delivery.key.startsWith(run)) runs.push(instance);
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // several leases of 300 ms
+    return { status: 201, body: {} };
+  };
+  // a has one slot, taken by this delivery: its worker does not poll (nor re-claim) until it is done.
+  const a = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `a-${run}`, leaseMs: 300 }), { ...FAST, concurrency: 1 }, failureOf, quiet);
+  const b = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `b-${run}`, leaseMs: 300 }), FAST, failureOf, quiet);
+  a.handle('test', slow('a'));
+  b.handle('test', slow('b'));
+  t.teardown(async () => {
+    await a.stop(0);
+    await b.stop(0);
+    await a.outbox.close();
+    await b.outbox.close();
+  });
+  a.start();
+  const { delivery } = await a.submit({ kind: 'test', key: `${run}|long`, payload: { n: 1 }, receivedAt: new Date().toISOString() });
+  await until(async () => runs.length > 0, 10_000);
+  b.start(); // b polls the shared outbox every second while a is still at work
+  await until(async () => (await a.outbox.get(delivery.id))?.status === 'delivered', 20_000);
+  t.same(runs, ['a'], 'delivered once, by the instance that claimed it');
+});
+
 t.test('the service runs on the shared outbox when DELIVERY_DATABASE_URL names it', async (t) => {
   const { spawn } = await import('node:child_process');
   const { readFileSync } = await import('node:fs');
