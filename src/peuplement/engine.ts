@@ -98,8 +98,8 @@ const DEFAULT_RETRIES = 6;
 /**
  * Offers per transaction and transactions in flight, for the command line and POST /v1/offers/$import
  * alike, from what was measured on HAPI 8.8 + PostgreSQL, 2 cores (bench/README.md): B=50 from a sweep of
- * B 25–200 × K 2–8; K=4 from quiet runs of 2,000 and 100,000 offers, where K=8 made HAPI spend more CPU per
- * offer (transactions waiting on each other's shared resources) and went slower.
+ * B 25–200 × K 2–8; K=4 from quiet runs of 2,000 and 100,000 offers, where K=8 made HAPI spend up to 30 %
+ * more CPU per offer and went slower.
  */
 export const DEFAULT_BATCH_SIZE = 50;
 export const DEFAULT_CONCURRENCY = 4;
