@@ -159,7 +159,7 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, optio
       // FHIR server kept failing): the worker judges the error, and tries again later if it may pass.
       if (result.status === 'stopped') throw new Error('the import was stopped by the shutdown');
       if (result.status === 'failed') throw result.error ?? new Error('the import failed');
-      const job: Job = { id: delivery.id, status: 'done', counts: result.counts, rejects: progress.rejects, createdAt: delivery.receivedAt, finishedAt: clock().toISOString(), attempts: delivery.attempts + 1 };
+      const job: Job = { id: delivery.id, status: 'done', counts: result.counts, rejects: progress.rejects, createdAt: delivery.receivedAt, finishedAt: clock().toISOString(), attempts: delivery.attempts };
       app.log.info({ job: job.id, counts: job.counts }, 'offer import finished');
       return { status: 200, body: job };
     } finally {

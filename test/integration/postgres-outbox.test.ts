@@ -2,8 +2,9 @@
 // from one table: every message once, in order per key, and a dead instance's claims taken over.
 import pg from 'pg';
 import t from 'tap';
+import type { Test } from 'tap';
 import { DeliveryService, PostgresOutbox } from '../../src/delivery/index.ts';
-import type { Delivery, DeliveryOptions, Failure } from '../../src/delivery/index.ts';
+import type { Answer, Delivery, DeliveryOptions, Failure } from '../../src/delivery/index.ts';
 import { outboxContract } from '../contract/outbox-contract.ts';
 
 const SERVER = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -43,6 +44,18 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
   }
 }
 
+/** A service instance on the shared outbox, handling kind `test`, stopped when the test ends. */
+function instance(t: Test, owner: string, handler: (delivery: Delivery) => Promise<Answer>, options: { leaseMs?: number; delivery?: Partial<DeliveryOptions> } = {}): DeliveryService {
+  const outbox = new PostgresOutbox({ connectionString: url, owner, ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }) });
+  const service = new DeliveryService(outbox, { ...FAST, ...options.delivery }, failureOf, quiet);
+  service.handle('test', handler);
+  t.teardown(async () => {
+    await service.stop(0);
+    await service.outbox.close();
+  });
+  return service;
+}
+
 t.test('two instances share one outbox: each message once, in order per key', async (t) => {
   const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const seen: { instance: string; key: string; n: number }[] = [];
@@ -51,16 +64,8 @@ t.test('two instances share one outbox: each message once, in order per key', as
     seen.push({ instance, key: delivery.key, n: (delivery.payload as { n: number }).n });
     return { status: 201, body: {} };
   };
-  const a = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `a-${run}` }), FAST, failureOf, quiet);
-  const b = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `b-${run}` }), FAST, failureOf, quiet);
-  a.handle('test', handler('a'));
-  b.handle('test', handler('b'));
-  t.teardown(async () => {
-    await a.stop(0);
-    await b.stop(0);
-    await a.outbox.close();
-    await b.outbox.close();
-  });
+  const a = instance(t, `a-${run}`, handler('a'));
+  const b = instance(t, `b-${run}`, handler('b'));
   a.start();
   b.start();
   const KEYS = 10;
@@ -122,16 +127,8 @@ t.test('a delivery that outlasts its lease keeps its claim: no other instance de
     return { status: 201, body: {} };
   };
   // a has one slot, taken by this delivery: its worker does not poll (nor re-claim) until it is done.
-  const a = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `a-${run}`, leaseMs: 300 }), { ...FAST, concurrency: 1 }, failureOf, quiet);
-  const b = new DeliveryService(new PostgresOutbox({ connectionString: url, owner: `b-${run}`, leaseMs: 300 }), FAST, failureOf, quiet);
-  a.handle('test', slow('a'));
-  b.handle('test', slow('b'));
-  t.teardown(async () => {
-    await a.stop(0);
-    await b.stop(0);
-    await a.outbox.close();
-    await b.outbox.close();
-  });
+  const a = instance(t, `a-${run}`, slow('a'), { leaseMs: 300, delivery: { concurrency: 1 } });
+  const b = instance(t, `b-${run}`, slow('b'), { leaseMs: 300 });
   a.start();
   const { delivery } = await a.submit({ kind: 'test', key: `${run}|long`, payload: { n: 1 }, receivedAt: new Date().toISOString() });
   await until(async () => runs.length > 0, 10_000);
