@@ -18,10 +18,10 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { asStored, FhirStoreError, HapiStore } from '../src/fhir/index.ts';
 import { createValidator } from '../src/fhir/validation/index.ts';
-import { toOfferBundle } from '../src/mapping/index.ts';
-import { importOffers, mergeTransactions } from '../src/peuplement/index.ts';
+import { mergeTransactionBundles, toOfferBundle } from '../src/mapping/index.ts';
+import { importOffers } from '../src/import/index.ts';
 import { generateOffers } from '../src/synthetic/index.ts';
-import type { ImportRecord } from '../src/peuplement/index.ts';
+import type { ImportRecord } from '../src/import/index.ts';
 import { cpuSnapshot, describeCpu, hapiPidFor } from './cpu.ts';
 import { analyzeLocalHapi } from './local-hapi.ts';
 
@@ -108,7 +108,7 @@ async function ceiling(n: number, batchSize: number, concurrency: number): Promi
   const offers = [...freshOffers(n)];
   const now = new Date();
   for (let i = 0; i < offers.length; i += batchSize) {
-    const bundle = mergeTransactions(offers.slice(i, i + batchSize).map((o) => toOfferBundle(o, { now: now.toISOString() })));
+    const bundle = mergeTransactionBundles(offers.slice(i, i + batchSize).map((o) => toOfferBundle(o, { now: now.toISOString() }))).bundle;
     if (validator.validate(asStored(bundle, now)).some((issue) => issue.severity === 'error')) throw new Error('ceiling: a generated batch fails the gate');
     bundles.push(bundle);
   }

@@ -1,160 +1,211 @@
-// Time to compute every roadmap indicator for a year of generated acts (issue 10), against the time of
-// the cheapest thing that touches every act: one plain search of all the year's Encounters, page by
-// page (the floor any "load everything and count in memory" approach pays before counting anything).
-//   sh scripts/node.sh bench/indicators.ts [acts=2000] [seed=1] [actsPerTransaction=200] [concurrency=2]
-//   FHIR_BASE_URL=http://127.0.0.1:8080/fhir sh scripts/node.sh bench/indicators.ts 5000
-//   FHIR_BASE_URL=… INDICATORS_YEAR=1880 sh scripts/node.sh bench/indicators.ts 100000   (that year, already loaded)
-// Loading is not timed with the indicators (it prints its own rate): the acts go through the mapping
-// (toActBundle, as the delivery worker does), several acts per transaction with their shared
-// Organizations, Practitioners, roles and Patients written once (see mergeActBundles), in a year of their
-// own per run on HAPI so that runs never mix. On the local HAPI, the database's statistics are then
-// refreshed (docker/hapi/hapi.sh analyze), as autovacuum would do on a server where it is on. Then, timed
-// one after the other on the same data: the baseline, the indicators overall, by department, by structure.
-import type { Bundle, BundleEntry, Encounter } from '@medplum/fhirtypes';
+// The indicators as GET /v1/indicators answers them (current period and the previous one, as the route
+// computes both), timed through the app (fastify inject: routing, query, JSON), from:
+// 1. the projection holding PROJECTED acts (default 1,000,000) over two years, generated straight into it
+//    (facts of generated acts: no FHIR write), on 3,000 structures spread over every department;
+// 2. the FHIR reference (?source=fhir) on REFERENCE acts (default 10,000) written to a FHIR store (the
+//    embedded store, or HAPI with FHIR_BASE_URL), with the projection of the same acts rebuilt from that
+//    store: both must agree figure by figure (the run fails otherwise), and their times give the ratio.
+//   sh scripts/node.sh bench/indicators.ts [projected=1000000] [reference=10000] [runs=10]
+//   FHIR_BASE_URL=http://127.0.0.1:8080/fhir sh scripts/node.sh bench/indicators.ts 1000000 10000
+// Each timed query runs `runs` times; p95 is the nearest-rank 95th percentile (with 10 runs, the slowest).
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
 import { EmbeddedStore, FhirStoreError, HapiStore } from '../src/fhir/index.ts';
 import type { FhirStore } from '../src/fhir/index.ts';
-import { computeIndicators } from '../src/indicators/index.ts';
-import type { IndicatorQuery, IndicatorReport } from '../src/indicators/index.ts';
+import { createValidator } from '../src/fhir/validation/index.ts';
+import { DEPARTMENTS, factOfAct, Projection } from '../src/indicators/index.ts';
+import type { ActFact } from '../src/indicators/index.ts';
+import { SqliteOutbox } from '../src/delivery/index.ts';
 import { toActBundle } from '../src/mapping/act.ts';
+import { withLuhnKey } from '../src/mapping/index.ts';
 import { generateActs } from '../src/synthetic/index.ts';
+import type { SyntheticStructure } from '../src/synthetic/index.ts';
 import { analyzeLocalHapi } from './local-hapi.ts';
 
-const COUNT = Number(process.argv[2] ?? 2000);
-const SEED = Number(process.argv[3] ?? 1);
-const PER_TRANSACTION = Number(process.argv[4] ?? 200);
+const PROJECTED = Number(process.argv[2] ?? 1_000_000);
+const REFERENCE = Number(process.argv[3] ?? 10_000);
+const RUNS = Number(process.argv[4] ?? 10);
 const baseUrl = process.env.FHIR_BASE_URL;
-const store: FhirStore = baseUrl === undefined ? new EmbeddedStore() : new HapiStore({ baseUrl, timeoutMs: 300_000, retries: 2 });
-const CONCURRENCY = Number(process.argv[5] ?? (store.kind === 'hapi' ? 2 : 1));
-const prefix = `BENCH${Date.now().toString(36)}`;
+const dir = mkdtempSync(join(tmpdir(), 'bench-indicators-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-/**
- * A year of 1800–1899 without any finished act on a shared server (from the clock, then the next free
- * one), so that runs never mix. Finished only: a planned act has no end, and its period meets every
- * later year.
- */
-async function freeYear(): Promise<number> {
-  if (baseUrl === undefined) return 2025;
-  const first = Math.floor(Date.now() / 1000) % 100;
-  for (let i = 0; i < 100; i++) {
-    const year = 1800 + ((first + i) % 100);
-    if ((await store.count('Encounter', { status: 'finished', date: [`ge${year}-01-01`, `lt${year + 1}-01-01`] })) === 0) return year;
+/** 3,000 structures over every department, weighted as in src/synthetic (a CHU does more than an EHPAD). */
+function nationalStructures(): SyntheticStructure[] {
+  const departments = [...DEPARTMENTS.keys()];
+  const weights = [12, 6, 3, 3, 1];
+  return Array.from({ length: 3000 }, (_, i) => {
+    const department = departments[i % departments.length] ?? '75';
+    const serial = String(i).padStart(department.length === 3 ? 5 : 6, '0');
+    return { finess: withLuhnKey(`${department}${serial}`), name: `Structure ${i} (${department}, fictive)`, department, weight: weights[i % weights.length] ?? 1 };
+  });
+}
+
+const log = (line: string) => console.log(line);
+
+// --- 1. the projection of PROJECTED acts -----------------------------------------------------------------
+
+const projectionPath = join(dir, 'outbox.sqlite');
+{
+  const outbox = new SqliteOutbox(projectionPath);
+  const projection = new Projection(outbox.database);
+  const structures = nationalStructures();
+  const t0 = performance.now();
+  let batch: ActFact[] = [];
+  let loaded = 0;
+  for (const [year, share] of [[2024, 0.45], [2025, 0.55]] as const) {
+    for (const act of generateActs({ count: Math.round(PROJECTED * share), seed: year, year, structures, idPrefix: `P${year}` })) {
+      batch.push(factOfAct(act));
+      if (batch.length === 20_000) {
+        loaded += await projection.writeRebuilt({ acts: batch }, Number.MAX_SAFE_INTEGER);
+        batch = [];
+      }
+    }
   }
-  throw new Error('no free year left in 1800–1899 on this server: use a fresh database');
+  loaded += await projection.writeRebuilt({ acts: batch }, Number.MAX_SAFE_INTEGER);
+  const database = outbox.database;
+  if (database.kind === 'sqlite') database.db.exec('ANALYZE');
+  await outbox.close();
+  log(`projection: ${loaded} acts of 2024–2025 on ${structures.length} structures written in ${((performance.now() - t0) / 1000).toFixed(1)} s (SQLite, ${projectionPath}; not timed below)`);
 }
-const loadedYear = process.env.INDICATORS_YEAR === undefined ? undefined : Number(process.env.INDICATORS_YEAR);
-const year = loadedYear ?? (await freeYear());
 
-// The resources of the act itself (Encounter, Consent, report, incidents, Provenance…) carry identifiers
-// made from the act id, new in every run (prefix): they are created without the lookup a conditional
-// write makes first. The stored data is the same; only the shared resources need their conditions.
+const validator = await createValidator();
+async function appOn(store: FhirStore, sqlitePath: string) {
+  const app = await buildApp(loadConfig({ LOG_LEVEL: 'warn', DELIVERY_SQLITE_PATH: sqlitePath }), { store, validator, logStream: { write: () => undefined } });
+  await app.ready();
+  return app;
+}
+type App = Awaited<ReturnType<typeof appOn>>;
+
+async function get(app: App, url: string): Promise<{ ms: number; body: string }> {
+  const t0 = performance.now();
+  const answer = await app.inject({ method: 'GET', url });
+  const ms = performance.now() - t0;
+  if (answer.statusCode !== 200) throw new Error(`${url}: ${answer.statusCode} ${answer.body.slice(0, 300)}`);
+  return { ms, body: answer.body };
+}
+
+function p95(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.ceil(0.95 * sorted.length) - 1] ?? Number.NaN;
+}
+
+async function timed(app: App, name: string, url: string, runs = RUNS): Promise<number> {
+  const samples: number[] = [];
+  let groups = 0;
+  let acts = 0;
+  for (let i = 0; i < runs; i++) {
+    const { ms, body } = await get(app, url);
+    samples.push(ms);
+    const report = JSON.parse(body) as { overall: { acts: number }; groups: unknown[] };
+    groups = report.groups.length;
+    acts = report.overall.acts;
+  }
+  const median = [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] ?? Number.NaN;
+  log(`  ${name.padEnd(44)} p95 ${p95(samples).toFixed(0).padStart(6)} ms, median ${median.toFixed(0).padStart(6)} ms (${runs} runs; ${acts} acts, ${groups} groups)`);
+  return p95(samples);
+}
+
+const year = '&from=2025-01-01&to=2026-01-01';
+const QUERIES: readonly (readonly [string, string])[] = [
+  ['overall, a year (+ the year before)', ''],
+  ['by region', '&groupBy=region'],
+  ['by department', '&groupBy=department'],
+  ['by structure', '&groupBy=structure'],
+  ['region 11, by department', '&groupBy=department&region=11'],
+  ['department 69, by structure', '&groupBy=structure&department=69'],
+  ['téléconsultations, by region', '&groupBy=region&type=teleconsultation'],
+  ['acts with a nurse, by department', '&groupBy=department&profession=infirmier'],
+  ['by profession', '&groupBy=specialty'],
+];
+
+const big = await appOn(new EmbeddedStore(), projectionPath);
+log(`\nGET /v1/indicators from the projection of ${PROJECTED} acts (the year 2025 and, beside it, 2024):`);
+const projectionP95 = new Map<string, number>();
+for (const [name, query] of QUERIES) projectionP95.set(name, await timed(big, name, `/v1/indicators?${year.slice(1)}${query}`));
+await big.close();
+
+// --- 2. the FHIR reference on REFERENCE acts, and the projection of the same acts ------------------------
+
+const store: FhirStore = baseUrl === undefined ? new EmbeddedStore() : new HapiStore({ baseUrl, timeoutMs: 600_000, retries: 2 });
+const refYear = baseUrl === undefined ? 2025 : 1800 + (Math.floor(Date.now() / 1000) % 100);
 const SHARED_TYPES = new Set(['Organization', 'Practitioner', 'PractitionerRole', 'Patient']);
-
-function plainCreate(entry: BundleEntry): BundleEntry {
-  const type = entry.resource?.resourceType;
-  if (type === undefined || SHARED_TYPES.has(type)) return entry;
-  return { ...entry, request: { method: 'POST', url: type } };
-}
-
-/**
- * Several acts' transactions as one. An act's Bundle writes its Organizations, Practitioners (conditional
- * creates), roles and Patient (conditional updates) under a fullUrl derived from their business
- * identifier (mapping/act-coding.ts stableUuid): the same resource has the same fullUrl in every act, and
- * HAPI refuses the same conditional create twice in one transaction. One entry per fullUrl, in the place
- * it first appears, with the last act's content (as if the acts had been sent one after the other).
- * src/peuplement/merge.ts keys on the request URL, which for a conditional create is only the type.
- */
-function mergeActBundles(bundles: readonly Bundle[]): Bundle {
+/** Several acts' transactions as one, each shared resource once (see the history of this file for why). */
+function merged(bundles: readonly Bundle[]): Bundle {
   const byFullUrl = new Map<string, BundleEntry>();
-  for (const bundle of bundles) for (const entry of bundle.entry ?? []) byFullUrl.set(entry.fullUrl ?? `#${byFullUrl.size}`, plainCreate(entry));
+  for (const bundle of bundles) {
+    for (const entry of bundle.entry ?? []) {
+      const type = entry.resource?.resourceType;
+      byFullUrl.set(entry.fullUrl ?? `#${byFullUrl.size}`, type === undefined || SHARED_TYPES.has(type) ? entry : { ...entry, request: { method: 'POST', url: type } });
+    }
+  }
   return { resourceType: 'Bundle', type: 'transaction', entry: [...byFullUrl.values()] };
 }
-
-/** The acts, PER_TRANSACTION at a time, built as they are sent (a year of 100,000 acts is not held in memory). */
-function* batchesOfActs(): Generator<Bundle> {
+{
+  const t0 = performance.now();
+  const prefix = `BENCHIND${Date.now().toString(36)}`;
   let pending: Bundle[] = [];
-  for (const act of generateActs({ count: COUNT, seed: SEED, year, idPrefix: prefix })) {
+  const send = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.transaction(merged(pending));
+        break;
+      } catch (error) {
+        if (!(error instanceof FhirStoreError && error.kind === 'conflict') || attempt >= 5) throw error;
+      }
+    }
+    pending = [];
+  };
+  for (const act of generateActs({ count: REFERENCE, seed: 7, year: refYear, idPrefix: prefix })) {
     pending.push(toActBundle(act, { receivedAt: '2026-01-01T00:00:00Z' }).bundle);
-    if (pending.length === PER_TRANSACTION) {
-      yield mergeActBundles(pending);
-      pending = [];
-    }
+    if (pending.length === 200) await send();
   }
-  if (pending.length > 0) yield mergeActBundles(pending);
-}
-
-async function load(): Promise<number> {
-  const batches = batchesOfActs();
-  const t0 = performance.now();
-  let loaded = 0;
-  let reported = t0;
-  const workers = Array.from({ length: CONCURRENCY }, async () => {
-    for (let next = batches.next(); next.done !== true; next = batches.next()) {
-      // HAPI answers 409 when two transactions create the same Organization or Practitioner at once: retry.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await store.transaction(next.value);
-          break;
-        } catch (error) {
-          if (!(error instanceof FhirStoreError && error.kind === 'conflict') || attempt >= 5) throw error;
-        }
-      }
-      loaded += PER_TRANSACTION;
-      if (performance.now() - reported > 60_000) {
-        reported = performance.now();
-        console.log(`loading: ${Math.min(loaded, COUNT)}/${COUNT} acts, ${((Math.min(loaded, COUNT) * 1000) / (reported - t0)).toFixed(1)} acts/s`);
-      }
-    }
-  });
-  await Promise.all(workers);
-  return performance.now() - t0;
-}
-
-if (loadedYear === undefined) {
-  const loadMs = await load();
-  console.log(
-    `store: ${store.location}; ${COUNT} acts of ${year} loaded in ${(loadMs / 1000).toFixed(1)} s: ${((COUNT * 1000) / loadMs).toFixed(1)} acts/s ` +
-      `(${PER_TRANSACTION} acts per transaction, ${CONCURRENCY} at once; not timed below)`,
-  );
+  if (pending.length > 0) await send();
+  log(`\nreference: ${REFERENCE} acts of ${refYear} written to ${store.location} in ${((performance.now() - t0) / 1000).toFixed(1)} s (not timed below)`);
   analyzeLocalHapi(baseUrl);
-} else {
-  console.log(`store: ${store.location}; measuring the acts of ${year} already loaded`);
 }
-
-const period = { from: `${year}-01-01`, to: `${year + 1}-01-01` };
-
-// Baseline: every Encounter of the year, 500 per page, as a loader-into-memory would start.
-const b0 = performance.now();
-let seen = 0;
-for (let offset = 0; ; ) {
-  const page = await store.search<Encounter>('Encounter', { date: [`ge${period.from}`, `lt${period.to}`], _count: '500', _offset: String(offset), _sort: '_id' });
-  const n = page.entry?.length ?? 0;
-  seen += n;
-  offset += n;
-  if (n === 0 || (page.total !== undefined && offset >= page.total)) break;
-}
-const baselineMs = performance.now() - b0;
-console.log(`baseline: one paged search of the year's ${seen} Encounters: ${(baselineMs / 1000).toFixed(2)} s`);
-
-async function timed(name: string, query: IndicatorQuery): Promise<IndicatorReport> {
+const small = await appOn(store, join(dir, 'reference.sqlite'));
+{
   const t0 = performance.now();
-  const report = await computeIndicators(store, query);
-  const ms = performance.now() - t0;
-  const groups = report.groupBy === 'none' ? '' : `, ${report.groups.length} groups`;
-  console.log(
-    `indicators, ${name}: ${(ms / 1000).toFixed(2)} s, ${report.cost.searches} searches${groups}, ${report.overall.acts} finished acts — ` +
-      `ratio ${(ms / baselineMs).toFixed(2)}× the baseline`,
-  );
-  return report;
+  const started = await small.inject({ method: 'POST', url: '/v1/indicators/$rebuild' });
+  if (started.statusCode !== 202) throw new Error(started.body);
+  for (;;) {
+    const state = (await small.inject({ method: 'GET', url: '/v1/indicators/$rebuild' })).json() as { running: boolean; error?: string; progress?: { written: number } };
+    if (state.error !== undefined) throw new Error(state.error);
+    if (!state.running) {
+      log(`projection of the same acts rebuilt from the store in ${((performance.now() - t0) / 1000).toFixed(1)} s (${state.progress?.written ?? 0} facts)`);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
-
-const overall = await timed('overall (12 months)', period);
-const byDepartment = await timed('overall + by department', { ...period, groupBy: 'department' });
-const byStructure = await timed('overall + by structure', { ...period, groupBy: 'structure' });
-// The three computations must agree: a faster grouping that changed the figures would be no gain.
-const sum = (report: IndicatorReport) => report.groups.reduce((n, g) => n + g.indicators.acts, 0);
-const same = [byDepartment, byStructure].every((r) => JSON.stringify(r.overall) === JSON.stringify(overall.overall));
-if (!same || sum(byDepartment) !== overall.overall.acts || sum(byStructure) !== overall.overall.acts) {
-  console.error(`MISMATCH: ${overall.overall.acts} acts overall, ${sum(byDepartment)} summed by department, ${sum(byStructure)} by structure`);
+const refPeriod = `from=${refYear}-01-01&to=${refYear + 1}-01-01`;
+log(`\nthe same ${REFERENCE} acts, FHIR reference (?source=fhir) against the projection, and their agreement:`);
+let disagreements = 0;
+for (const [name, query] of QUERIES.slice(0, 4)) {
+  const reference = await get(small, `/v1/indicators?${refPeriod}${query}&source=fhir`);
+  const fromProjection = await get(small, `/v1/indicators?${refPeriod}${query}`);
+  const strip = (body: string) => {
+    const report = JSON.parse(body) as Record<string, unknown>;
+    return JSON.stringify({ overall: report.overall, groups: report.groups, previous: report.previous });
+  };
+  const agree = strip(reference.body) === strip(fromProjection.body);
+  if (!agree) disagreements += 1;
+  const big95 = projectionP95.get(name) ?? Number.NaN;
+  log(
+    `  ${name.padEnd(44)} reference ${(reference.ms / 1000).toFixed(2).padStart(7)} s; projection ${fromProjection.ms.toFixed(0).padStart(5)} ms ` +
+      `(${(reference.ms / fromProjection.ms).toFixed(0)}× faster); ${PROJECTED} acts in the projection: p95 ${big95.toFixed(0)} ms, ` +
+      `${(reference.ms / big95).toFixed(1)}× faster than the reference on ${REFERENCE}; figures ${agree ? 'agree' : 'DISAGREE'}`,
+  );
+}
+await small.close();
+await store.close();
+const slowest = Math.max(...projectionP95.values());
+log(`\nslowest p95 from the projection of ${PROJECTED} acts: ${slowest.toFixed(0)} ms (${slowest < 1000 ? 'under' : 'OVER'} 1 s)`);
+if (disagreements > 0) {
+  console.error(`MISMATCH: the projection and the reference disagree on ${disagreements} queries`);
   process.exitCode = 1;
 }
-await store.close();

@@ -75,12 +75,24 @@ export class FhirHttp {
     return (await this.ok('POST', 'StructureDefinition/$snapshot', parameters)) as StructureDefinition;
   }
 
-  /** [type]/$validate?profile=…: 200 when valid, 412 when not; the OperationOutcome either way. */
+  /**
+   * [type]/$validate?profile=…: 200 when valid, 412 when not; the OperationOutcome either way.
+   *
+   * HAPI rebuilds its validator's context when conformance resources are written (another process
+   * loading them, as test files running beside each other do): a $validate that runs meanwhile finds no
+   * resource definitions at all and answers "This content cannot be parsed (unknown or unrecognized
+   * resource name 'Encounter')" for any resource. That answer judges nothing: asked again, a moment later.
+   */
   async validate(resource: Resource, profile?: string): Promise<{ status: number; outcome: OperationOutcome }> {
     const query = profile ? `?profile=${encodeURIComponent(profile)}` : '';
-    const { status, body } = await this.request('POST', `${resource.resourceType}/$validate${query}`, resource);
-    if (body.resourceType !== 'OperationOutcome') throw new Error(`$validate answered HTTP ${status} without an OperationOutcome`);
-    return { status, outcome: body };
+    for (let attempt = 1; ; attempt++) {
+      const { status, body } = await this.request('POST', `${resource.resourceType}/$validate${query}`, resource);
+      if (body.resourceType !== 'OperationOutcome') throw new Error(`$validate answered HTTP ${status} without an OperationOutcome`);
+      const outcome = body as OperationOutcome;
+      const contextless = outcome.issue.some((issue) => /unknown or unrecognized resource name/.test(issue.diagnostics ?? ''));
+      if (!contextless || attempt >= 10) return { status, outcome };
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
   }
 }
 

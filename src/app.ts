@@ -1,27 +1,39 @@
-import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { FHIR_JSON, registerErrorHandling } from './api/errors.ts';
+import { failureOf, FHIR_JSON, registerErrorHandling } from './api/errors.ts';
+import { registerMediaTypes } from './api/media-types.ts';
 import { healthRoutes } from './api/health.ts';
 import { actRoutes } from './api/acts.ts';
+import { consoleRoutes } from './api/console.ts';
+import { pageAssetRoutes } from './api/static-page.ts';
 import { deliveryRoutes } from './api/deliveries.ts';
-import { failureOf } from './api/errors.ts';
 import { indicatorRoutes } from './api/indicators.ts';
+import { Projection } from './indicators/index.ts';
 import { insRoutes } from './api/ins.ts';
 import { jobRoutes } from './api/jobs.ts';
+import { metricsRoutes, metricsServer, registerRequestMetrics } from './api/metrics.ts';
 import { offerRoutes } from './api/offers.ts';
+import { openApiCompletion } from './api/openapi.ts';
 import { validateRoutes } from './api/validate.ts';
+import { batchWriteHandlers, StoredActReads, writeHandlers } from './writes/index.ts';
+import type { ImportProgress } from './writes/index.ts';
 import type { Config } from './config.ts';
-import { createOutbox, DeliveryService } from './delivery/index.ts';
+import { createOutbox, DeliveryService, OutboxPurger } from './delivery/index.ts';
 import type { Outbox } from './delivery/index.ts';
 import { createStore } from './fhir/index.ts';
 import type { FhirStore } from './fhir/index.ts';
-import { createValidator } from './fhir/validation/index.ts';
+import { observedStore } from './fhir/observed-store.ts';
+import { createValidator, ValidationPool } from './fhir/validation/index.ts';
 import type { Validator } from './fhir/validation/index.ts';
-import { createAuthenticator, httpsOptionsOf, registerSecurity } from './security/index.ts';
+import { logDestination, resolvedLogFormat } from './observability/logging.ts';
+import { ServiceMetrics } from './observability/metrics.ts';
+import { registerRequestTracing } from './observability/request-tracing.ts';
+import { tracerProviderOf, Tracing } from './observability/tracing.ts';
+import { CONTRACT_FORMATS } from './model/strict-validator.ts';
+import { createAuthenticator, httpsOptionsOf, registerJsonParsers, registerSecurity, requestIdOf } from './security/index.ts';
 
 export interface AppDependencies {
   /** The FHIR store; by default the one the configuration names (HAPI or embedded). */
@@ -34,6 +46,8 @@ export interface AppDependencies {
   readonly clock?: () => Date;
   /** The outbox; by default the SQLite file DELIVERY_SQLITE_PATH names. Closed with the app either way. */
   readonly outbox?: Outbox;
+  /** Traces (tests pass one with an in-memory exporter); by default the one the OTEL_* variables describe, if any. */
+  readonly tracing?: Tracing;
 }
 
 /**
@@ -55,8 +69,6 @@ export const REDACTED_LOG_PATHS: readonly string[] = [
   '*.birthGivenNames',
 ];
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
  * The request as it is logged: the path without its query string (GET /v1/acts?patientIns=… would put
  * an INS into the logs), never a header or a body.
@@ -72,17 +84,17 @@ function requestForLog(request: { method: string; url: string; host?: string; ip
   };
 }
 
-function requestIdOf(header: string | string[] | undefined): string {
-  const value = Array.isArray(header) ? header[0] : header;
-  return value !== undefined && REQUEST_ID.test(value) ? value : randomUUID();
-}
-
 /** The Fastify instance with its plugins and routes; nothing lives outside it. */
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
   // Files first: a missing key or certificate stops the start with a ConfigError naming its variable.
   const authenticator = createAuthenticator(config);
   const https = httpsOptionsOf(config);
-  const store = deps.store ?? createStore(config);
+  const metrics = new ServiceMetrics();
+  // Off by default: then no span is made anywhere, and nothing watches for one.
+  const tracing = deps.tracing ?? (config.tracing === undefined ? undefined : new Tracing(tracerProviderOf(config.tracing)));
+  // Every call to the FHIR store, from any room, goes through the observers (metrics, traces).
+  const baseStore = deps.store ?? createStore(config);
+  const store = observedStore(baseStore, tracing === undefined ? [metrics] : [metrics, tracing]);
   const loggerOptions = {
     level: config.logLevel,
     redact: { paths: [...REDACTED_LOG_PATHS], censor: '[redacted]' },
@@ -92,14 +104,16 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     genReqId: (request) => requestIdOf(request.headers['x-request-id']),
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false, useDefaults: true } },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false, useDefaults: true, formats: { ...CONTRACT_FORMATS } } },
     return503OnClosing: true,
   };
+  // Pretty for a person at a terminal, JSON lines for everything else; redacted the same either way.
+  const logStream = logDestination(resolvedLogFormat(config.logFormat, deps.logStream === undefined && process.stdout.isTTY === true), deps.logStream);
   // With TLS the instance serves HTTPS; its API is the same, hence the one type for both.
   const app = Fastify({
     ...options,
     ...(https === undefined ? {} : { https }),
-    logger: deps.logStream ? { ...loggerOptions, stream: deps.logStream } : loggerOptions,
+    logger: logStream === undefined ? loggerOptions : { ...loggerOptions, stream: logStream },
   }) as unknown as FastifyInstance;
   if (authenticator === undefined) {
     app.log.warn('*** AUTHENTICATION DISABLED (AUTH_MODE=none, development mode): every route is open to anyone. Set AUTH_JWKS_URL/AUTH_JWKS_FILE or AUTH_API_KEYS_FILE before any real use. ***');
@@ -113,6 +127,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const clock = deps.clock ?? (() => new Date());
 
   const outbox = deps.outbox ?? createOutbox(config);
+  // The indicators projection lives in the outbox's database, updated in its "delivered" transaction.
+  const projection = new Projection(outbox.database);
+  outbox.addDeliveredHook(projection.hook);
   const deliveries = new DeliveryService(
     outbox,
     {
@@ -122,21 +139,40 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       maxBackoffMs: config.deliveryMaxBackoffMs,
       breakerThreshold: config.deliveryBreakerThreshold,
       breakerCooldownMs: config.deliveryBreakerCooldownMs,
+      batchSize: config.deliveryBatchSize,
+      batchFlights: config.deliveryBatchFlights,
     },
     failureOf,
     app.log,
   );
 
+  // What each message kind does to the store: the worker's handlers, registered before it starts.
+  const importsRunning = new Map<string, ImportProgress>();
+  // An act read at acceptance serves its write too, where that is safe (StoredActReads): never on an
+  // outbox that other instances deliver from.
+  const actReads = new StoredActReads(store, { early: !outbox.shared });
+  const writesOptions = { store, validator, allowTestIdentities: config.allowTestIdentities, reads: actReads, running: importsRunning, clock, log: app.log, watcher: metrics };
+  for (const [kind, handler] of Object.entries(writeHandlers(writesOptions))) deliveries.handle(kind, handler);
+  for (const [kind, handler] of Object.entries(batchWriteHandlers(writesOptions))) deliveries.handleBatch(kind, handler);
+  // Metrics outermost: an attempt's time includes its span.
+  deliveries.observe(metrics);
+  if (tracing !== undefined) deliveries.observe(tracing);
+  metrics.watch({ outbox, breakerState: () => deliveries.breakerState, inFlight: () => deliveries.inFlight });
+
   app.decorate('store', store);
   app.decorate('deliveries', deliveries);
+  app.decorate('metricsServer', config.metricsPort === undefined ? undefined : metricsServer(metrics));
+  const purger = config.deliveryRetentionHours === 0 ? undefined : new OutboxPurger(outbox, { retentionMs: config.deliveryRetentionHours * 3_600_000, onPurged: (count) => metrics.purged(count) }, app.log);
   // Pending work resumes once every route has registered its delivery handler.
   app.addHook('onReady', async () => {
     deliveries.start();
+    purger?.start();
   });
   // On close: waiting requests answer at once (202 for what is pending), the worker stops taking work
   // and lets what is in flight finish for half the grace period; anything still running is aborted and
   // stays pending in the outbox for the next start.
   app.addHook('preClose', async () => {
+    await purger?.stop();
     await deliveries.stop(Math.floor(config.shutdownTimeoutMs / 2));
   });
   app.addHook('onRequest', async (request, reply) => {
@@ -144,16 +180,25 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   });
   app.addHook('onClose', async () => {
     await outbox.close();
-    if (deps.store === undefined) await store.close();
+    if (deps.store === undefined) await baseStore.close();
+    await app.metricsServer?.close();
+    if (deps.tracing === undefined) await tracing?.shutdown();
   });
+  // A span per request, opened before authentication and the routes run.
+  if (tracing !== undefined) registerRequestTracing(app, tracing);
+  // Measures every request (by route template and status): before the routes, so that it sees them all.
+  await registerRequestMetrics(app, metrics);
 
-  // FHIR clients send application/fhir+json: parse it as the JSON it is.
-  app.addContentTypeParser(FHIR_JSON, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // FHIR clients send application/fhir+json: parse it as the JSON it is; both after a depth check.
+  registerJsonParsers(app, [FHIR_JSON]);
 
   registerErrorHandling(app, { bodyLimit: config.bodyLimitBytes });
-  await registerSecurity(app, { authenticator, rateLimitPerMinute: config.rateLimitPerMinute, deliveries, store, clock });
+  registerMediaTypes(app);
+  await registerSecurity(app, { authenticator, rateLimitPerMinute: config.rateLimitPerMinute, anonymousLimit: config.rateLimitAnonymous, anonymousWindowMs: config.rateLimitAnonymousWindowS * 1000, deliveries, store, clock, auditFlushMs: config.auditFlushMs });
 
+  const completeDocument = openApiCompletion(app);
   await app.register(swagger, {
+    transformObject: (document) => completeDocument('openapiObject' in document ? document.openapiObject : {}) as never,
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -179,14 +224,19 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { store, deliveries });
+  await app.register(metricsRoutes, { metrics, serveHere: config.metricsPort === undefined });
   await app.register(insRoutes, { allowTestIdentities: config.allowTestIdentities, validator, clock, bodyLimit: config.bodyLimitBytes });
-  await app.register(validateRoutes, { validator });
+  const validationPool = new ValidationPool({ workers: config.validateWorkers, queue: config.validateQueue, timeoutMs: config.validateTimeoutMs });
+  app.addHook('onClose', () => validationPool.close());
+  await app.register(validateRoutes, { pool: validationPool, maxBytes: config.validateMaxBytes, timeoutMs: config.validateTimeoutMs });
   const waitMs = config.deliveryWaitMs;
   await app.register(offerRoutes, { store, validator, deliveries, waitMs, clock, bodyLimit: config.bodyLimitBytes });
-  await app.register(actRoutes, { store, validator, deliveries, waitMs, clock, allowTestIdentities: config.allowTestIdentities });
+  await app.register(actRoutes, { store, validator, deliveries, reads: actReads, waitMs, clock, allowTestIdentities: config.allowTestIdentities });
   await app.register(deliveryRoutes, { deliveries });
-  await app.register(jobRoutes, { store, validator, deliveries, clock, bodyLimit: 4 * config.bodyLimitBytes });
-  await app.register(indicatorRoutes, { store, clock });
+  await app.register(pageAssetRoutes);
+  await app.register(consoleRoutes);
+  await app.register(jobRoutes, { deliveries, running: importsRunning, clock, bodyLimit: 4 * config.bodyLimitBytes });
+  await app.register(indicatorRoutes, { store, projection, clock });
   return app;
 }
 
@@ -194,5 +244,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     store: FhirStore;
     deliveries: DeliveryService;
+    /** The server of GET /metrics when METRICS_PORT gives it a port of its own (main.ts listens on it). */
+    metricsServer: FastifyInstance | undefined;
   }
 }

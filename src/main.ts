@@ -63,6 +63,10 @@ process.once('SIGINT', () => void shutdown('SIGINT'));
 
 try {
   await app.listen({ port: config.port, host: config.host });
+  if (app.metricsServer !== undefined && config.metricsPort !== undefined) {
+    const address = await app.metricsServer.listen({ port: config.metricsPort, host: config.host });
+    app.log.info({ address }, 'metrics (Prometheus) served on a port of their own, without authentication');
+  }
 } catch (error) {
   app.log.error({ err: error }, 'cannot listen');
   process.exit(1);

@@ -3,14 +3,19 @@
 #   sh docker/hapi/hapi.sh start|stop|status|build|analyze
 # Environment: HAPI_PORT (8080), HAPI_DB_NAME (hapi), PGHOST (127.0.0.1), PGPORT (5432), PGUSER (postgres),
 # HAPI_START_TIMEOUT seconds (300), HAPI_JAVA_OPTS (-Xmx2g).
+# The server runs detached (its own session, stdin from /dev/null, output to its log, no descriptor of the
+# caller): it outlives the command or test that started it; `stop` ends it.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 state="$root/.hapi"
 jar="$here/target/telesante-hapi.jar"
-pidfile="$state/hapi.pid"
-log="$state/hapi.log"
 port="${HAPI_PORT:-8080}"
+# One pid file and log per port: a second server of the same checkout on another port (CI's, a test's)
+# never overwrites the first one's pid, which `stop` would then miss.
+if [ "$port" = 8080 ]; then suffix=""; else suffix="-$port"; fi
+pidfile="$state/hapi$suffix.pid"
+log="$state/hapi$suffix.log"
 db="${HAPI_DB_NAME:-hapi}"
 pghost="${PGHOST:-127.0.0.1}"
 pgport="${PGPORT:-5432}"
@@ -68,9 +73,27 @@ warn_without_autovacuum() {
   fi
 }
 
+# Becomes a command (call it with &) that has no descriptor of the caller but 0-2 (which the caller redirects).
+# A descriptor kept open is held as long as the server runs: the start lock (fd 9) kept every other start
+# waiting for ever; a caller's pipe kept its reader waiting for an end of file that never came. dash names
+# no descriptor above 9, so bash closes them where /proc lists them; setsid keeps the server out of the
+# caller's process group (a Ctrl-C on `npm test` does not kill it under the other test files).
+detached() {
+  if [ -d /proc/self/fd ] && command -v bash >/dev/null; then
+    set -- bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done; exec "$@"' hapi "$@"
+  else
+    exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&-
+  fi
+  if command -v setsid >/dev/null; then set -- setsid "$@"; fi
+  exec "$@"
+}
+
 start() {
-  if pid=$(running_pid) && answers; then
-    say "already running (pid $pid) at $base"
+  if pid=$(running_pid); then
+    if answers; then say "already running (pid $pid) at $base"; return 0; fi
+    # Started by an earlier call that did not wait for it to answer (killed, timed out): wait for it.
+    say "already starting (pid $pid); waiting for $base"
+    wait_for_answer "$(date +%s)"
     return 0
   fi
   if answers; then
@@ -82,15 +105,30 @@ start() {
   ensure_database
   t0=$(date +%s)
   # shellcheck disable=SC2086
-  nohup java ${HAPI_JAVA_OPTS:--Xmx2g} -jar "$jar" \
+  detached java ${HAPI_JAVA_OPTS:--Xmx2g} -jar "$jar" \
     --server.port="$port" \
     --spring.datasource.url="jdbc:postgresql://$pghost:$pgport/$db" \
     --spring.datasource.username="$pguser" \
-    >"$log" 2>&1 &
+    </dev/null >"$log" 2>&1 9>&- &
   echo $! >"$pidfile"
+  wait_for_answer "$t0"
+}
+
+# HAPI builds its validator's context at the first $validate. One CI run saw every $validate answer
+# "unknown or unrecognized resource name" for the whole run, cause unknown; one suspect is a context
+# first built while test files were writing conformance resources. So the first one is asked here, on a
+# quiet server, before the start returns (its answer is not judged: a failure only costs the warm-up).
+warm_validator() {
+  curl -s -o /dev/null --max-time 120 -X POST -H 'content-type: application/fhir+json' \
+    --data '{"resourceType":"Patient","gender":"unknown"}' "$base/Patient/\$validate" || true
+}
+
+wait_for_answer() {
+  t0=$1
   timeout="${HAPI_START_TIMEOUT:-300}"
   while :; do
     if answers; then
+      warm_validator
       say "started in $(( $(date +%s) - t0 )) s at $base (pid $(cat "$pidfile"), log $log)"
       warn_without_autovacuum
       return 0

@@ -3,35 +3,35 @@
 import type { Bundle, Encounter, Organization, Resource } from '@medplum/fhirtypes';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { DeliveryService } from '../delivery/index.ts';
-import { asStored } from '../fhir/index.ts';
+import { paramsOfQuery, resourcesOf } from '../fhir/index.ts';
 import type { CallContext, FhirStore, SearchParams } from '../fhir/index.ts';
 import type { Validator } from '../fhir/validation/index.ts';
 import {
   actClassSearch,
   actFromFhir,
-  actReadSearch,
   actSummaryOf,
   actTypeSearch,
+  careStructureSearch,
+  careStructuresOfEncounter,
+  FINESS_SYSTEM,
   finessOrganizationSearch,
   insPatientSearch,
-  InvalidActError,
-  toActBundle,
-  toCancellation,
-  toReportAmendment,
-  UnknownActError,
+  readPostedAct,
   validateAct,
+  validateReport,
 } from '../mapping/index.ts';
-import type { ActMapping } from '../mapping/index.ts';
 import { ACT_CANCELLATION_SCHEMA, ACT_REPORT_SCHEMA, ACT_SCHEMA, ACT_TYPES, DATE_PATTERN, DATE_TIME_PATTERN, FINESS_PATTERN } from '../model/act.ts';
 import type { Act, ActCancellation, ActIssue, ActReport, ActType } from '../model/act.ts';
-import { paramsOfQuery, referencesOf, resourcesOf } from './bundles.ts';
+import { BusinessRuleBroken, InvalidInput, PayloadTooLarge } from '../problems.ts';
+import type { Problem } from '../problems.ts';
+import { assertActReadable, assertStructureAllowed, readableActs } from '../security/index.ts';
+import { acceptAct, actKey, problemsOfActIssues, readStoredAct, unknownAct } from '../writes/index.ts';
+import type { StoredActReads } from '../writes/index.ts';
+import type { CancellationMessage, ReportMessage } from '../writes/index.ts';
 import { acceptedAnswerSchema, submitWrite } from './deliveries.ts';
-import { ApiProblem, FHIR_JSON } from './errors.ts';
-import type { Problem } from './errors.ts';
+import { FHIR_JSON } from './errors.ts';
+import { fhirWarnings, isFhirRequest, withFhirOutcome } from './fhir-input.ts';
 import { queryValidatorCompiler } from './query.ts';
-import { assertStructureAllowed } from '../security/index.ts';
-
-const FINESS_SYSTEM = 'https://finess.esante.gouv.fr';
 
 /**
  * One INS names one Patient per source system (each keyed on its IPP), one FINESS one Organization: the
@@ -40,18 +40,12 @@ const FINESS_SYSTEM = 'https://finess.esante.gouv.fr';
  */
 const MAX_MATCHED_REFERENCES = 200;
 
-function problemsOfActIssues(issues: readonly ActIssue[]): Problem[] {
-  return issues.map((issue) => ({
-    severity: issue.severity,
-    code: issue.severity === 'error' ? 'business-rule' : 'informational',
-    expression: issue.field,
-    message: issue.message,
-    diagnostics: issue.code,
-  }));
+/** The problem a failed validation of an act or a report throws: malformed, an attachment over the cap, or a rule broken. */
+function validationProblem(status: 400 | 413 | 422, problems: Problem[]): InvalidInput | PayloadTooLarge | BusinessRuleBroken {
+  if (status === 400) return new InvalidInput(problems);
+  if (status === 413) return new PayloadTooLarge(problems);
+  return new BusinessRuleBroken(problems);
 }
-
-
-
 
 interface ActListQuery {
   readonly patientIns?: string;
@@ -141,103 +135,47 @@ export interface ActRoutesOptions {
   readonly validator: Validator;
   /** Writes are stored in the outbox and delivered by its worker, in order per act. */
   readonly deliveries: DeliveryService;
+  /** Reads of stored acts made at acceptance, which the act writes may use (StoredActReads). */
+  readonly reads: StoredActReads;
   /** How long a write waits for its delivery before answering 202. */
   readonly waitMs: number;
   readonly clock: () => Date;
   readonly allowTestIdentities: boolean;
 }
 
-interface ReportMessage {
-  readonly source: string;
-  readonly actId: string;
-  readonly report: ActReport;
-}
-
-interface CancellationMessage {
-  readonly source: string;
-  readonly actId: string;
-  readonly cancellation: ActCancellation;
-}
-
-const actKey = (source: string, actId: string): string => `act|${source}|${actId}`;
-
-export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { store, validator, deliveries, waitMs, clock, allowTestIdentities }) => {
+export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { store, validator, deliveries, reads, waitMs, clock, allowTestIdentities }) => {
   const ctxOf = (request: FastifyRequest): CallContext => ({ requestId: String(request.id) });
+  /** The warnings of an act posted as FHIR, for its answer. */
+  const postedWarnings = fhirWarnings();
 
-  async function storedAct(source: string, actId: string, ctx: CallContext): Promise<Resource[]> {
-    const found = await store.search('Encounter', paramsOfQuery(actReadSearch(source, actId)), ctx);
-    return resourcesOf(found);
-  }
+  const storedAct = (source: string, actId: string, ctx: CallContext) => readStoredAct(store, source, actId, ctx);
+
+  /**
+   * What the store holds of an act, read for a client bound to structures (undefined for others): the
+   * worker writing the act's message may use this read instead of searching again (StoredActReads).
+   */
+  const boundRead = (request: FastifyRequest, source: string, actId: string): Promise<Resource[]> | undefined =>
+    request.principal?.finess === undefined ? undefined : reads.readAtAcceptance({ source, actId }, ctxOf(request));
 
   /**
    * A client bound to some structures writes only their acts: the act's structure (the FINESS of its
    * first performer that names one: the Encounter's serviceProvider) must be one of them, and so must
    * the structure of the act as stored when it already exists (PUT report, DELETE, a repeated POST).
    */
-  async function assertActAllowed(request: FastifyRequest, source: string, actId: string, act: Act | undefined): Promise<void> {
+  async function assertActAllowed(request: FastifyRequest, source: string, actId: string, act: Act | undefined, read = boundRead(request, source, actId)): Promise<void> {
     const principal = request.principal;
-    if (principal?.finess === undefined) return;
+    if (principal?.finess === undefined || read === undefined) return;
     if (act !== undefined) {
       const index = act.performers.findIndex((performer) => performer.finess !== undefined);
       assertStructureAllowed(principal, act.performers[index]?.finess, index < 0 ? 'performers' : `performers[${index}].finess`);
     }
-    const stored = await storedAct(source, actId, ctxOf(request));
+    const stored = await read;
     const encounter = stored.find((r): r is Encounter => r.resourceType === 'Encounter');
     if (encounter === undefined) return;
     const organizationId = encounter.serviceProvider?.reference?.split('/')[1];
     const organization = stored.find((r): r is Organization => r.resourceType === 'Organization' && r.id === organizationId);
     assertStructureAllowed(principal, organization?.identifier?.find((identifier) => identifier.system === FINESS_SYSTEM)?.value, 'actId');
   }
-
-  /** Maps and validates what the store will hold; throws the 422/404 the client must get. */
-  function mapChecked(mapping: () => ActMapping, now: Date): ActMapping {
-    let result: ActMapping;
-    try {
-      result = mapping();
-    } catch (error) {
-      if (error instanceof InvalidActError) throw new ApiProblem(422, problemsOfActIssues(error.issues));
-      if (error instanceof UnknownActError) throw new ApiProblem(404, { code: 'not-found', expression: 'actId', message: error.message, diagnostics: 'unknown act' });
-      throw error;
-    }
-    validator.assertValid(asStored(result.bundle, now));
-    return result;
-  }
-
-  /** Maps, validates what the store will hold, and writes in one transaction. */
-  async function write(mapping: () => ActMapping, ctx: CallContext, now: Date): Promise<{ references: string[]; warnings: readonly ActIssue[] }> {
-    const result = mapChecked(mapping, now);
-    const response = await store.transaction(result.bundle, ctx);
-    return { references: referencesOf(response), warnings: result.warnings };
-  }
-
-  // Delivery, by the outbox's worker, in order per act: read what is stored, map, validate, write. The
-  // mapping's "now" is when the message was accepted, so that a redelivery writes the same thing.
-  deliveries.handle('act', async (delivery, ctx) => {
-    const act = delivery.payload as Act;
-    const existing = await storedAct(act.source, act.actId, ctx);
-    const written = await write(
-      () => toActBundle(act, { receivedAt: delivery.receivedAt, allowTestIdentities, ...(existing.length > 0 ? { existing } : {}) }),
-      ctx,
-      new Date(delivery.receivedAt),
-    );
-    return { status: 201, body: { source: act.source, actId: act.actId, references: written.references, warnings: written.warnings.map(({ code, field, message }) => ({ code, field, message })) } };
-  });
-
-  deliveries.handle('act-report', async (delivery, ctx) => {
-    const { source, actId, report } = delivery.payload as ReportMessage;
-    const existing = await storedAct(source, actId, ctx);
-    if (existing.length === 0) throw new ApiProblem(404, { code: 'not-found', expression: 'actId', message: `Aucun acte ${actId} n'est enregistré pour le système ${source}.`, diagnostics: 'unknown act' });
-    const act = actFromFhir(existing);
-    const written = await write(() => toReportAmendment(act, report, existing, { receivedAt: delivery.receivedAt }), ctx, new Date(delivery.receivedAt));
-    return { status: 200, body: { source, actId, references: written.references, warnings: written.warnings.map(({ code, field, message }) => ({ code, field, message })) } };
-  });
-
-  deliveries.handle('act-cancel', async (delivery, ctx) => {
-    const { source, actId, cancellation } = delivery.payload as CancellationMessage;
-    const existing = await storedAct(source, actId, ctx);
-    const written = await write(() => toCancellation(existing, cancellation, delivery.receivedAt), ctx, new Date(delivery.receivedAt));
-    return { status: 200, body: { source, actId, references: written.references, warnings: [] } };
-  });
 
   app.post(
     '/v1/acts',
@@ -249,22 +187,41 @@ export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { sto
           "Écrit en une transaction FHIR : Patient (règles INS), professionnels, Encounter (classe VR), compte rendu (DocumentReference), " +
           'consentement, prescriptions, incidents techniques et une Provenance. (source, actId) est la clé d’idempotence : renvoyer le même acte ne change rien.',
         body: ACT_SCHEMA,
-        response: { 201: writeAnswerSchema, 202: acceptedAnswerSchema },
+        response: { 201: withFhirOutcome(writeAnswerSchema), 202: withFhirOutcome(acceptedAnswerSchema) },
       },
       config: { access: 'acts:write' },
+      // An act posted as FHIR: its answer also says, as an OperationOutcome on the posted Bundle, what was not kept.
+      preSerialization: postedWarnings.hook,
       // validateAct checks the schema and the business rules together: one answer names every mistake.
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
-      const validation = validateAct(request.body, { allowTestIdentities });
-      if (!validation.ok) throw new ApiProblem(validation.status, problemsOfActIssues(validation.issues));
+      const posted = isFhirRequest(request) ? readPostedAct(request.body) : undefined;
+      const validation = validateAct(posted?.body ?? request.body, { allowTestIdentities });
+      // FHIR in: the Bundle is the body, so every problem names an element of it; what an act lacks is a
+      // rule the Bundle breaks (422), not a malformed request. A field the reader faulted is not faulted twice.
+      const readErrors = posted?.issues.filter((i) => i.severity === 'error') ?? [];
+      const faulted = new Set(readErrors.map((i) => i.field));
+      const ruled = (issues: readonly ActIssue[]): ActIssue[] =>
+        posted === undefined ? [...issues] : issues.map((i) => ({ ...i, field: posted.pathOf(i.field) })).filter((i) => i.severity === 'warning' || !faulted.has(i.field));
+      if (posted?.readable === false) throw new BusinessRuleBroken(problemsOfActIssues(readErrors));
+      if (!validation.ok) {
+        const problems = problemsOfActIssues([...readErrors, ...ruled(validation.issues)]);
+        // An attachment over the cap is a 413 whatever the format; JSON's malformed body a 400.
+        throw validation.status === 413 || posted === undefined ? validationProblem(validation.status, problems) : new BusinessRuleBroken(problems);
+      }
+      if (readErrors.length > 0) throw new BusinessRuleBroken(problemsOfActIssues(readErrors));
+      if (posted !== undefined) postedWarnings.keep(request, [...posted.issues, ...ruled(validation.warnings)]);
       const act = validation.act;
       const now = clock();
-      // The mapping and the validation gate run now too, on the act alone, so that bad input is
-      // refused at once (422), never accepted with a 202 to die later.
-      mapChecked(() => toActBundle(act, { receivedAt: now.toISOString(), allowTestIdentities }), now);
-      await assertActAllowed(request, act.source, act.actId, act);
-      return submitWrite(request, reply, { deliveries, waitMs }, { kind: 'act', key: actKey(act.source, act.actId), payload: act, receivedAt: now });
+      // A client bound to structures may write only their acts: what the store holds of this one is read
+      // now (while the act is mapped and validated below), and the worker may use that read too.
+      const read = boundRead(request, act.source, act.actId);
+      // Checked once (above), mapped and validated once (here): bad input is refused at once (422),
+      // never accepted with a 202 to die later, and the worker writes the Bundle built now.
+      const message = acceptAct(validator, act, validation.warnings, now, allowTestIdentities);
+      await assertActAllowed(request, act.source, act.actId, act, read);
+      return submitWrite(request, reply, { deliveries, waitMs }, { kind: 'act', key: actKey(act.source, act.actId), payload: message, receivedAt: now, source: act.source });
     },
   );
 
@@ -281,9 +238,11 @@ export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { sto
     async (request, reply) => {
       const { source, actId } = request.params;
       const resources = await storedAct(source, actId, ctxOf(request));
-      if (!resources.some((resource) => resource.resourceType === 'Encounter')) {
-        throw new ApiProblem(404, { code: 'not-found', expression: 'actId', message: `Aucun acte ${actId} n'est enregistré pour le système ${source}.`, diagnostics: 'unknown act' });
-      }
+      const encounter = resources.find((resource): resource is Encounter => resource.resourceType === 'Encounter');
+      if (encounter === undefined) throw unknownAct(source, actId);
+      assertActReadable(request.principal, careStructuresOfEncounter(encounter));
+      // The audit trail names what was disclosed, whichever the format: the act and its patient.
+      request.auditReferences = [`Encounter/${encounter.id ?? ''}`, ...(encounter.subject?.reference === undefined ? [] : [encounter.subject.reference])];
       if ((request.headers.accept ?? '').includes(FHIR_JSON)) {
         const bundle: Bundle = { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) };
         return reply.type(FHIR_JSON).send(bundle);
@@ -310,7 +269,7 @@ export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { sto
     async (request) => {
       const { patientIns, from, to, type, finess, page = 1, pageSize = 20 } = request.query;
       if (from !== undefined && to !== undefined && earliest(from) > latest(to)) {
-        throw new ApiProblem(400, {
+        throw new InvalidInput({
           code: 'value',
           expression: 'query.to',
           message: `La fin de la période (to=${to}) précède son début (from=${from}) : inversez-les.`,
@@ -319,7 +278,17 @@ export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { sto
       }
       const ctx = ctxOf(request);
       const empty = { total: 0, page, pageSize, acts: [] };
-      const params: Record<string, string | string[]> = { ...paramsOfQuery(actClassSearch()), _count: String(pageSize), _offset: String((page - 1) * pageSize), _sort: '-date' };
+      // Read access follows care: the search itself keeps only the acts the client's structures take
+      // part in, so that the total and the pages count nothing else.
+      const readable = readableActs(request.principal);
+      if (readable !== 'all' && readable.length === 0) return empty;
+      const params: Record<string, string | string[]> = {
+        ...paramsOfQuery(actClassSearch()),
+        ...(readable === 'all' ? {} : paramsOfQuery(careStructureSearch(readable))),
+        _count: String(pageSize),
+        _offset: String((page - 1) * pageSize),
+        _sort: '-date',
+      };
       const dates = [...(from === undefined ? [] : [`ge${from}`]), ...(to === undefined ? [] : [`le${to}`])];
       if (dates.length > 0) params.date = dates;
       if (type !== undefined) Object.assign(params, paramsOfQuery(actTypeSearch(type)));
@@ -358,12 +327,16 @@ export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { sto
         response: { 200: writeAnswerSchema, 202: acceptedAnswerSchema },
       },
       config: { access: 'acts:write' },
+      // validateReport answers as for an act: every mistake at once, 413 for an attachment over the cap.
+      validatorCompiler: (route) => (route.httpPart === 'body' ? () => true : queryValidatorCompiler(route)),
     },
     async (request, reply) => {
       const { source, actId } = request.params;
+      const validation = validateReport(request.body);
+      if (!validation.ok) throw validationProblem(validation.status, problemsOfActIssues(validation.issues));
       await assertActAllowed(request, source, actId, undefined);
-      const payload: ReportMessage = { source, actId, report: request.body };
-      return submitWrite(request, reply, { deliveries, waitMs }, { kind: 'act-report', key: actKey(source, actId), payload, receivedAt: clock() });
+      const payload: ReportMessage = { source, actId, report: validation.report };
+      return submitWrite(request, reply, { deliveries, waitMs }, { kind: 'act-report', key: actKey(source, actId), payload, receivedAt: clock(), source });
     },
   );
 
@@ -384,7 +357,7 @@ export const actRoutes: FastifyPluginAsync<ActRoutesOptions> = async (app, { sto
       const { source, actId } = request.params;
       await assertActAllowed(request, source, actId, undefined);
       const payload: CancellationMessage = { source, actId, cancellation: request.body };
-      return submitWrite(request, reply, { deliveries, waitMs }, { kind: 'act-cancel', key: actKey(source, actId), payload, receivedAt: clock() });
+      return submitWrite(request, reply, { deliveries, waitMs }, { kind: 'act-cancel', key: actKey(source, actId), payload, receivedAt: clock(), source });
     },
   );
 };

@@ -1,12 +1,16 @@
 // Deliveries: what the service accepted and still owes (or owed) the FHIR store. Writes go through
 // submitWrite: the message is stored durably, then the request waits up to DELIVERY_WAIT_MS for its
 // delivery; past that it answers 202 with Location: /v1/deliveries/{id}. GET one or a list (pending,
-// dead letters), and $replay a dead letter once its cause is fixed.
+// dead letters; by kind, source system and time, page after page), $replay a dead letter once its cause
+// is fixed, or DELETE it (discard: an operator's decision, audited as every write). The page /deliveries
+// (console.ts) is the operators' face of these routes.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { fingerprintOf } from '../delivery/index.ts';
-import type { Delivery, DeliveryService, DeliveryStatus } from '../delivery/index.ts';
-import { ApiProblem, DeliveryFailed } from './errors.ts';
+import type { Delivery, DeliveryFilter, DeliveryService, DeliveryStatus } from '../delivery/index.ts';
+import { BusinessRuleBroken, Conflict, InvalidInput, NotFound } from '../problems.ts';
+import { DeliveryFailed } from './errors.ts';
 import { queryValidatorCompiler } from './query.ts';
+import { assertSubmittedBy } from '../security/index.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -26,6 +30,8 @@ export interface WriteMessage {
   readonly key: string;
   readonly payload: unknown;
   readonly receivedAt: Date;
+  /** The system it comes from (an act's `source`); by default the client that sent it. */
+  readonly source?: string;
 }
 
 export interface WriteOptions {
@@ -42,7 +48,7 @@ function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined) return undefined;
   if (!IDEMPOTENCY_KEY.test(value)) {
-    throw new ApiProblem(400, {
+    throw new InvalidInput({
       code: 'value',
       expression: 'header.idempotency-key',
       message: "L'en-tête Idempotency-Key doit compter de 1 à 255 caractères ASCII visibles (un UUID par exemple).",
@@ -67,11 +73,13 @@ export async function submitWrite(request: FastifyRequest, reply: FastifyReply, 
     payload: message.payload,
     receivedAt: message.receivedAt.toISOString(),
     requestId: String(request.id),
+    ...(message.source !== undefined || request.principal !== null ? { source: message.source ?? request.principal?.clientId } : {}),
+    ...(request.principal ? { submittedBy: request.principal.clientId } : {}),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     ...(fingerprint !== undefined ? { fingerprint } : {}),
   });
   if (!created && (delivery.fingerprint !== fingerprint || delivery.kind !== message.kind)) {
-    throw new ApiProblem(422, {
+    throw new BusinessRuleBroken({
       code: 'conflict',
       expression: 'header.idempotency-key',
       message: "Cette clé Idempotency-Key a déjà servi pour une autre requête : utilisez une nouvelle clé pour un nouveau contenu.",
@@ -98,6 +106,7 @@ function viewOf(delivery: Delivery): Record<string, unknown> {
     id: delivery.id,
     kind: delivery.kind,
     key: delivery.key,
+    source: delivery.source,
     status: delivery.status,
     attempts: delivery.attempts,
     receivedAt: delivery.receivedAt,
@@ -116,8 +125,30 @@ export const deliveryIdParam = {
   properties: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$', description: 'Identifiant de livraison (UUID)' } },
 } as const;
 
-function notFound(id: string): ApiProblem {
-  return new ApiProblem(404, { code: 'not-found', expression: 'id', message: `Aucune livraison ${id}.`, diagnostics: 'unknown delivery' });
+interface DeliveryQuery {
+  readonly status?: DeliveryStatus;
+  readonly limit?: number;
+  readonly kind?: string;
+  readonly source?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly after?: number;
+}
+
+/** A day, or an instant with its offset (a time without one would depend on the server's zone). */
+const INSTANT = '^\\d{4}-\\d\\d-\\d\\d(T\\d\\d:\\d\\d(:\\d\\d(\\.\\d{1,9})?)?(Z|[+-]\\d\\d:\\d\\d))?$';
+
+/** The instant as the outbox keeps acceptance times (toISOString), or a 400 naming the parameter. */
+function instantOf(value: string, name: string): string {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) {
+    throw new InvalidInput({ code: 'value', expression: `query.${name}`, message: `${name} n'est pas une date valide : ${value}.`, diagnostics: 'invalid date' });
+  }
+  return new Date(time).toISOString();
+}
+
+function notFound(id: string): NotFound {
+  return new NotFound({ code: 'not-found', expression: 'id', message: `Aucune livraison ${id}.`, diagnostics: 'unknown delivery' });
 }
 
 export const deliveryRoutes: FastifyPluginAsync<{ deliveries: DeliveryService }> = async (app, { deliveries }) => {
@@ -135,16 +166,18 @@ export const deliveryRoutes: FastifyPluginAsync<{ deliveries: DeliveryService }>
     async (request) => {
       const delivery = await deliveries.get(request.params.id);
       if (!delivery) throw notFound(request.params.id);
+      assertSubmittedBy(request.principal ?? null, delivery.submittedBy, 'delivery');
       return viewOf(delivery);
     },
   );
 
-  app.get<{ Querystring: { status?: DeliveryStatus; limit?: number; kind?: string } }>(
+  app.get<{ Querystring: DeliveryQuery }>(
     '/v1/deliveries',
     {
       schema: {
         tags: ['deliveries'],
-        summary: 'Les écritures en attente de livraison (pending) ou en lettres mortes (dead), les plus anciennes d’abord',
+        summary: 'Les écritures en attente de livraison (pending), en lettres mortes (dead) ou livrées, les plus anciennes d’abord, par genre, système source et date',
+        description: 'Une page de `limit` livraisons ; `next`, quand il y en a d’autres, se passe en `after` pour lire la page suivante. `total` compte toutes les pages.',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -152,6 +185,10 @@ export const deliveryRoutes: FastifyPluginAsync<{ deliveries: DeliveryService }>
             status: { type: 'string', enum: ['pending', 'dead', 'delivered'], default: 'pending' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
             kind: { type: 'string', pattern: '^[a-z-]{1,32}$', description: "Seulement ce genre de message (act, offer, audit…) ; sans lui, les écritures, sans les enregistrements d'audit" },
+            source: { type: 'string', minLength: 1, maxLength: 256, description: "Seulement ce système source (le `source` d'un acte, sinon le client qui l'a envoyé)" },
+            from: { type: 'string', pattern: INSTANT, description: 'Acceptées à partir de cet instant (inclus), par exemple 2026-11-23 ou 2026-11-23T10:00:00Z' },
+            to: { type: 'string', pattern: INSTANT, description: 'Acceptées avant cet instant (exclu)' },
+            after: { type: 'integer', minimum: 0, description: 'La page qui suit celle dont la réponse donnait ce `next`' },
           },
         },
       },
@@ -159,9 +196,40 @@ export const deliveryRoutes: FastifyPluginAsync<{ deliveries: DeliveryService }>
       validatorCompiler: queryValidatorCompiler,
     },
     async (request) => {
-      const { status = 'pending', limit = 100, kind } = request.query;
-      const { total, deliveries: found } = await deliveries.list(status, limit, kind === undefined ? { exceptKinds: ['audit'] } : { kinds: [kind] });
-      return { status, total, breaker: deliveries.breakerState, deliveries: found.map(viewOf) };
+      const { status = 'pending', limit = 100, kind, source, from, to, after } = request.query;
+      const filter: DeliveryFilter = {
+        ...(kind === undefined ? { exceptKinds: ['audit'] } : { kinds: [kind] }),
+        ...(source === undefined ? {} : { source }),
+        // The outbox keeps acceptance instants as toISOString writes them: compared as such.
+        ...(from === undefined ? {} : { from: instantOf(from, 'from') }),
+        ...(to === undefined ? {} : { to: instantOf(to, 'to') }),
+        ...(after === undefined ? {} : { afterSeq: after }),
+      };
+      const { total, deliveries: found } = await deliveries.list(status, limit, filter);
+      const last = found.at(-1);
+      return { status, total, breaker: deliveries.breakerState, deliveries: found.map(viewOf), ...(found.length === limit && last !== undefined ? { next: last.seq } : {}) };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/deliveries/:id',
+    {
+      schema: {
+        tags: ['deliveries'],
+        summary: "Abandonne une lettre morte : elle est retirée de l'outbox pour de bon (l'abandon est tracé dans l'audit)",
+        params: deliveryIdParam,
+      },
+      config: { access: 'deliveries:admin' },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const result = await deliveries.outbox.discard(id);
+      if (result === 'not-found') throw notFound(id);
+      if (result === 'not-dead') {
+        throw new Conflict({ code: 'conflict', expression: 'id', message: 'Seule une livraison en lettres mortes (dead) peut être abandonnée.', diagnostics: 'not a dead letter' });
+      }
+      request.log.warn({ deliveryId: id }, 'delivery: dead letter discarded by an operator');
+      return { deliveryId: id, status: 'discarded' };
     },
   );
 
@@ -180,10 +248,10 @@ export const deliveryRoutes: FastifyPluginAsync<{ deliveries: DeliveryService }>
       const result = await deliveries.replay(id);
       if (result === 'not-found') throw notFound(id);
       if (result === 'not-dead') {
-        throw new ApiProblem(409, { code: 'conflict', expression: 'id', message: 'Seule une livraison en lettres mortes (dead) peut être rejouée.', diagnostics: 'not a dead letter' });
+        throw new Conflict({ code: 'conflict', expression: 'id', message: 'Seule une livraison en lettres mortes (dead) peut être rejouée.', diagnostics: 'not a dead letter' });
       }
       if (result === 'superseded') {
-        throw new ApiProblem(409, {
+        throw new Conflict({
           code: 'conflict',
           expression: 'id',
           message: 'Une version plus récente du même objet a déjà été livrée : rejouer celle-ci écraserait la plus récente.',

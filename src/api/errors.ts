@@ -1,93 +1,34 @@
 // The ONE place where errors become HTTP answers. Every error is a FHIR OperationOutcome: one issue per
 // problem, `expression` = the path in the request body, `details.text` = what a person should do
 // (French first), `diagnostics` = the technical cause. Never a stack trace; a 500 only for our own bugs.
-import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Failure } from '../delivery/index.ts';
 import { FhirStoreError } from '../fhir/index.ts';
 import type { FhirErrorKind } from '../fhir/index.ts';
 import { FhirValidationError } from '../fhir/validation/index.ts';
+import { AccessDenied, AuthenticationFailed, operationOutcome, ProblemError, ServiceBusy, TooManyRequests } from '../problems.ts';
+import type { Problem, ProblemKind } from '../problems.ts';
 
 export const FHIR_JSON = 'application/fhir+json';
 
-type IssueSeverity = OperationOutcomeIssue['severity'];
-type IssueCode = OperationOutcomeIssue['code'];
+/** The status each problem type answers with: the only table of it. */
+const STATUS_OF_PROBLEM: Readonly<Record<ProblemKind, number>> = {
+  'invalid-input': 400,
+  'authentication-failed': 401,
+  'access-denied': 403,
+  'not-found': 404,
+  conflict: 409,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'business-rule': 422,
+  'too-many-requests': 429,
+  'service-busy': 503,
+};
 
-/** One problem, in the words of the room that found it. */
-export interface Problem {
-  readonly severity?: IssueSeverity;
-  readonly code?: IssueCode;
-  /** Path in the request body (`patient.ins`, `participants[1].rpps`) or in a FHIR resource. */
-  readonly expression?: string;
-  /** What a person can act on; French first. */
-  readonly message: string;
-  /** The technical cause, or the stable code of the rule that was broken. */
-  readonly diagnostics?: string;
-}
-
-/** Thrown by routes and rooms to answer with a given status and its problems (422 business rule, 404…). */
-export class ApiProblem extends Error {
-  readonly status: number;
-  readonly problems: readonly Problem[];
-  /** For a 429: when to try again, in seconds (Retry-After). */
-  readonly retryAfterS: number | undefined;
-
-  constructor(status: number, problems: readonly Problem[] | Problem, retryAfterS?: number) {
-    const list = Array.isArray(problems) ? problems : [problems as Problem];
-    super(list.map((problem) => problem.message).join(' | '));
-    this.name = 'ApiProblem';
-    this.status = status;
-    this.problems = list;
-    this.retryAfterS = retryAfterS;
-  }
-
-  /** Fastify plugins (rate limit) read the status here. */
-  get statusCode(): number {
-    return this.status;
-  }
-}
-
-/** 429: the client sent more requests than its share. */
-export function tooManyRequests(limitPerMinute: number, retryAfterS: number): ApiProblem {
-  return new ApiProblem(
-    429,
-    { code: 'throttled', message: `Trop de requêtes : au plus ${limitPerMinute} par minute ; réessayez dans ${retryAfterS} s.`, diagnostics: 'rate limit' },
-    retryAfterS,
-  );
-}
-
-/**
- * 401: no credentials, or credentials that do not hold (bad signature, expired, wrong issuer or
- * audience, unknown API key). The answer never says more than the RFC 6750 error code: the details go
- * to `diagnostics` only as a fixed reason, never the token.
- */
-export class AuthenticationFailed extends Error {
-  readonly status = 401;
-  /** RFC 6750: absent when no credentials were sent, `invalid_token` when they do not hold. */
-  readonly error: 'invalid_token' | 'invalid_request' | undefined;
-  readonly reason: string;
-
-  constructor(reason: string, error?: 'invalid_token' | 'invalid_request') {
-    super(`authentication failed: ${reason}`);
-    this.name = 'AuthenticationFailed';
-    this.reason = reason;
-    this.error = error;
-  }
-}
-
-/** 403: authenticated, but the route needs a scope the client lacks, or a structure it is not bound to. */
-export class AccessDenied extends Error {
-  readonly status = 403;
-  readonly problem: Problem;
-  /** The scopes the route accepts, for WWW-Authenticate (insufficient_scope). */
-  readonly scopes: readonly string[] | undefined;
-
-  constructor(problem: Problem, scopes?: readonly string[]) {
-    super(`access denied: ${problem.diagnostics ?? problem.message}`);
-    this.name = 'AccessDenied';
-    this.problem = problem;
-    this.scopes = scopes;
-  }
+/** The HTTP status of a problem type. */
+export function statusOf(problem: ProblemError): number {
+  return STATUS_OF_PROBLEM[problem.kind];
 }
 
 const REALM = 'telesante-fhir';
@@ -99,24 +40,15 @@ function challengeOf(error: AuthenticationFailed | AccessDenied): string {
   return error.error === undefined ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="${error.error}"`;
 }
 
-export function operationOutcome(problems: readonly Problem[]): OperationOutcome {
-  return {
-    resourceType: 'OperationOutcome',
-    issue: problems.map((problem) => {
-      const issue: OperationOutcomeIssue = {
-        severity: problem.severity ?? 'error',
-        code: problem.code ?? 'invalid',
-        details: { text: problem.message },
-      };
-      if (problem.diagnostics !== undefined) issue.diagnostics = problem.diagnostics;
-      if (problem.expression !== undefined) issue.expression = [problem.expression];
-      return issue;
-    }),
-  };
-}
-
 export function sendOutcome(reply: FastifyReply, status: number, problems: readonly Problem[]): FastifyReply {
   return reply.code(status).type(FHIR_JSON).send(operationOutcome(problems));
+}
+
+/** A problem answered over HTTP, with the headers its type calls for (WWW-Authenticate, Retry-After). */
+function sendProblem(reply: FastifyReply, error: ProblemError): FastifyReply {
+  if (error instanceof TooManyRequests || error instanceof ServiceBusy) reply.header('retry-after', String(error.retryAfterS));
+  if (error instanceof AuthenticationFailed || (error instanceof AccessDenied && error.scopes !== undefined)) reply.header('www-authenticate', challengeOf(error));
+  return sendOutcome(reply, statusOf(error), error.problems);
 }
 
 // --- request validation (Ajv, through Fastify's route schemas) -------------------------------------
@@ -289,8 +221,8 @@ const SERVER_DOWN: ReadonlySet<FhirErrorKind> = new Set(['unavailable', 'timeout
  * OperationOutcome), whether trying again may help, and whether it says the FHIR server is down.
  */
 export function failureOf(error: unknown): Failure {
-  if (error instanceof ApiProblem) {
-    return { status: error.status, message: error.message, outcome: operationOutcome(error.problems), transient: false, serverDown: false };
+  if (error instanceof ProblemError) {
+    return { status: statusOf(error), message: error.message, outcome: operationOutcome(error.problems), transient: false, serverDown: false };
   }
   if (error instanceof FhirValidationError) {
     const problems = problemsOfFhirValidation(error);
@@ -370,24 +302,7 @@ export function registerErrorHandling(app: FastifyInstance, options: { bodyLimit
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ApiProblem) {
-      if (error.status === 429 && error.retryAfterS !== undefined) reply.header('retry-after', String(error.retryAfterS));
-      return sendOutcome(reply, error.status, error.problems);
-    }
-    if (error instanceof AuthenticationFailed) {
-      reply.header('www-authenticate', challengeOf(error));
-      return sendOutcome(reply, 401, [
-        {
-          code: 'login',
-          message: 'Authentification requise : envoyez un jeton (Authorization: Bearer …) ou une clé d’API (X-API-Key) valides.',
-          diagnostics: error.reason,
-        },
-      ]);
-    }
-    if (error instanceof AccessDenied) {
-      if (error.scopes !== undefined) reply.header('www-authenticate', challengeOf(error));
-      return sendOutcome(reply, 403, [{ code: 'forbidden', ...error.problem }]);
-    }
+    if (error instanceof ProblemError) return sendProblem(reply, error);
     if (error.validation) {
       return sendOutcome(reply, 400, problemsOfValidation(error.validation as AjvIssue[], error.validationContext));
     }

@@ -1,6 +1,6 @@
 // Bulk import over HTTP (issue 8): POST /v1/offers/$import takes an NDJSON body (one offer per line, as
 // POST /v1/offers takes it) and answers 202 with a job once the body is stored durably; GET /v1/jobs/{id}
-// shows its progress and its rejected lines. The same engine as `telesante offers import` (src/peuplement).
+// shows its progress and its rejected lines. The same engine as `telesante offers import` (src/import).
 //
 // A job is a message of the outbox (kind offer-import; the job id is its delivery id), so that an
 // accepted import is never lost: the worker runs it, a restart or a FHIR server down for a while only
@@ -9,75 +9,23 @@
 // done, for any instance to answer. Files larger than the route's body limit (4 × BODY_LIMIT_BYTES,
 // 20 MB by default) go through the command line, which streams, checkpoints and resumes.
 import { randomUUID } from 'node:crypto';
-import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Delivery, DeliveryService } from '../delivery/index.ts';
-import type { FhirStore } from '../fhir/index.ts';
-import type { Validator } from '../fhir/validation/index.ts';
-import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, importOffers, recordsOf } from '../peuplement/index.ts';
-import type { ImportCounts } from '../peuplement/index.ts';
+import { AccessDenied, NotFound, UnsupportedMediaType } from '../problems.ts';
+import { IMPORT_KIND, MAX_REJECTS_SHOWN, NO_COUNTS } from '../writes/index.ts';
+import type { ImportMessage, ImportProgress, Job } from '../writes/index.ts';
+import { assertJsonDepth, assertSubmittedBy } from '../security/index.ts';
+import { OPERATION_OUTCOME_SCHEMA } from './answer-schemas.ts';
 import { deliveryIdParam } from './deliveries.ts';
-import { AccessDenied, ApiProblem } from './errors.ts';
-
-/** Rejects kept per job, for the answer of GET /v1/jobs/{id}; the count goes on. */
-export const MAX_REJECTS_SHOWN = 1000;
-/** The outbox kind of an import job. */
-export const IMPORT_KIND = 'offer-import';
 
 export interface JobRoutesOptions {
-  readonly store: FhirStore;
-  readonly validator: Validator;
   readonly deliveries: DeliveryService;
+  /** The imports this instance is running (writes/offer-import.ts keeps their progress there). */
+  readonly running: ReadonlyMap<string, ImportProgress>;
   readonly clock?: () => Date;
-  /** Valid offers per transaction, transactions in flight (the command line's defaults). */
-  readonly batchSize?: number;
-  readonly concurrency?: number;
   /** Largest NDJSON body (4 × BODY_LIMIT_BYTES by default in the app). */
   readonly bodyLimit?: number;
-  /**
-   * The engine's own retries of a transaction that failed transiently (the engine's defaults): past
-   * them the import stops and the outbox tries it again later, with its backoff and its breaker.
-   */
-  readonly retries?: number;
-  readonly backoffMs?: number;
 }
-
-/** What the outbox keeps of an accepted import until it is done (then erased, as every payload). */
-interface ImportMessage {
-  readonly ndjson: string;
-}
-
-interface JobReject {
-  readonly line: number;
-  readonly identifiantOffre?: string;
-  readonly outcome: OperationOutcome;
-}
-
-/**
- * queued: accepted, waiting for the worker (or for the FHIR server: see `error`); running: under way in
- * this instance; done: every line written or rejected; failed: given up (`error` says why).
- */
-type JobStatus = 'queued' | 'running' | 'done' | 'failed';
-
-interface Job {
-  readonly id: string;
-  readonly status: JobStatus;
-  readonly counts: ImportCounts;
-  readonly rejects: readonly JobReject[];
-  readonly createdAt: string;
-  readonly finishedAt?: string;
-  /** Attempts made so far (an import the FHIR server interrupted is tried again). */
-  readonly attempts: number;
-  /** Why the last attempt did not finish, or why the job failed. */
-  readonly error?: string;
-}
-
-interface Progress {
-  counts: ImportCounts;
-  readonly rejects: JobReject[];
-}
-
-const NO_COUNTS: ImportCounts = { read: 0, imported: 0, rejected: 0 };
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/fhir+ndjson'];
 
@@ -95,7 +43,7 @@ const jobSchema = {
       description: `Les lignes rejetées (les ${MAX_REJECTS_SHOWN} premières), chacune avec son OperationOutcome`,
       items: {
         type: 'object',
-        properties: { line: { type: 'integer' }, identifiantOffre: { type: 'string' }, outcome: { type: 'object', additionalProperties: true } },
+        properties: { line: { type: 'integer' }, identifiantOffre: { type: 'string' }, outcome: OPERATION_OUTCOME_SCHEMA },
       },
     },
     createdAt: { type: 'string' },
@@ -106,7 +54,7 @@ const jobSchema = {
 } as const;
 
 /** The job a delivery of kind offer-import stands for, as GET /v1/jobs/{id} shows it. */
-function jobOf(delivery: Delivery, live: Progress | undefined): Job {
+function jobOf(delivery: Delivery, live: ImportProgress | undefined): Job {
   const base = { id: delivery.id, createdAt: delivery.receivedAt, attempts: delivery.attempts };
   const error = delivery.lastError?.message;
   if (delivery.status === 'delivered') return { ...(delivery.answer?.body as Job), attempts: delivery.attempts };
@@ -118,54 +66,23 @@ function jobOf(delivery: Delivery, live: Progress | undefined): Job {
 }
 
 export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, options) => {
-  const { deliveries } = options;
+  const { deliveries, running } = options;
   const clock = options.clock ?? (() => new Date());
   const importBodyLimit = options.bodyLimit ?? 20 * 1024 * 1024;
-  /** The imports this instance is running: their progress, until their outcome is in the outbox. */
-  const running = new Map<string, Progress>();
 
   // Encapsulated in this plugin: only the import route reads NDJSON, as text under the body limit.
-  for (const type of NDJSON_TYPES) app.addContentTypeParser(type, { parseAs: 'string' }, (_request, body, done) => done(null, body));
-
-  deliveries.handle(IMPORT_KIND, async (delivery, ctx) => {
-    const { ndjson } = delivery.payload as ImportMessage;
-    const progress: Progress = { counts: NO_COUNTS, rejects: [] };
-    running.set(delivery.id, progress);
-    try {
-      const lines = ndjson.split(/\r?\n/);
-      async function* text(): AsyncGenerator<string> {
-        yield* lines;
+  // Each line is checked for depth as a JSON body is (security/body.ts).
+  for (const type of NDJSON_TYPES) {
+    app.addContentTypeParser(type, { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        assertJsonDepth(String(body), true);
+        done(null, body);
+      } catch (error) {
+        done(error as Error);
       }
-      const result = await importOffers(recordsOf(text(), 'ndjson'), {
-        store: options.store,
-        validator: options.validator,
-        batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
-        concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
-        // "now" is when the import was accepted, as for every message of the outbox: an import run again
-        // after an interruption makes the same writes, which change nothing.
-        clock: () => new Date(delivery.receivedAt),
-        signal: ctx.signal,
-        ...(options.retries === undefined ? {} : { retries: options.retries }),
-        ...(options.backoffMs === undefined ? {} : { backoffMs: options.backoffMs }),
-        requestId: `${ctx.requestId ?? delivery.id}-import`,
-        onReject: ({ line, identifiantOffre, outcome }) => {
-          if (progress.rejects.length < MAX_REJECTS_SHOWN) progress.rejects.push({ line, outcome, ...(identifiantOffre === undefined ? {} : { identifiantOffre }) });
-        },
-        onProgress: (counts) => {
-          progress.counts = counts;
-        },
-      });
-      // Stopped by the shutdown: the worker leaves the message pending for the next start. Failed (the
-      // FHIR server kept failing): the worker judges the error, and tries again later if it may pass.
-      if (result.status === 'stopped') throw new Error('the import was stopped by the shutdown');
-      if (result.status === 'failed') throw result.error ?? new Error('the import failed');
-      const job: Job = { id: delivery.id, status: 'done', counts: result.counts, rejects: progress.rejects, createdAt: delivery.receivedAt, finishedAt: clock().toISOString(), attempts: delivery.attempts };
-      app.log.info({ job: job.id, counts: job.counts }, 'offer import finished');
-      return { status: 200, body: job };
-    } finally {
-      running.delete(delivery.id);
-    }
-  });
+    });
+  }
+
   app.post(
     '/v1/offers/$import',
     {
@@ -178,7 +95,7 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, optio
         consumes: NDJSON_TYPES,
         response: { 202: jobSchema },
       },
-      config: { access: 'offers:write' },
+      config: { access: 'offers:write', accepts: NDJSON_TYPES },
       bodyLimit: importBodyLimit,
     },
     async (request, reply) => {
@@ -191,7 +108,7 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, optio
         });
       }
       if (typeof request.body !== 'string') {
-        throw new ApiProblem(415, {
+        throw new UnsupportedMediaType({
           code: 'not-supported',
           expression: 'header.content-type',
           message: `Envoyez les offres en NDJSON (Content-Type ${NDJSON_TYPES[0]}) : une offre JSON par ligne.`,
@@ -200,7 +117,7 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, optio
       }
       const message: ImportMessage = { ndjson: request.body };
       // Durable before the 202: from here on the outbox keeps the import until it is done.
-      const { delivery } = await deliveries.submit({ kind: IMPORT_KIND, key: `${IMPORT_KIND}|${randomUUID()}`, payload: message, receivedAt: clock().toISOString(), requestId: String(request.id) });
+      const { delivery } = await deliveries.submit({ kind: IMPORT_KIND, key: `${IMPORT_KIND}|${randomUUID()}`, payload: message, receivedAt: clock().toISOString(), requestId: String(request.id), ...(request.principal ? { submittedBy: request.principal.clientId } : {}) });
       return reply.code(202).header('location', `/v1/jobs/${delivery.id}`).send(jobOf(delivery, running.get(delivery.id)));
     },
   );
@@ -214,13 +131,14 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, optio
         params: deliveryIdParam,
         response: { 200: jobSchema },
       },
-      config: { access: 'offers:write' },
+      config: { access: ['offers:write', 'deliveries:admin'] },
     },
     async (request) => {
       const delivery = await deliveries.get(request.params.id);
       if (delivery === undefined || delivery.kind !== IMPORT_KIND) {
-        throw new ApiProblem(404, { code: 'not-found', expression: 'id', message: `Aucun import ${request.params.id}.`, diagnostics: 'unknown job' });
+        throw new NotFound({ code: 'not-found', expression: 'id', message: `Aucun import ${request.params.id}.`, diagnostics: 'unknown job' });
       }
+      assertSubmittedBy(request.principal ?? null, delivery.submittedBy, 'job');
       return jobOf(delivery, running.get(delivery.id));
     },
   );

@@ -1,52 +1,26 @@
 // Telehealth offers: POST /v1/offers (create or update), GET one (our JSON or FHIR), search, DELETE
 // (withdraw). Every write is one FHIR transaction of conditional writes, so a repeat changes nothing.
-import type { Bundle, BundleEntry, HealthcareService, Organization, PractitionerRole } from '@medplum/fhirtypes';
+import type { Bundle, HealthcareService, Organization } from '@medplum/fhirtypes';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { DeliveryService } from '../delivery/index.ts';
-import { asStored } from '../fhir/index.ts';
+import { asStored, paramsOfQuery, resourcesOf } from '../fhir/index.ts';
 import type { CallContext, FhirStore, SearchParams } from '../fhir/index.ts';
 import type { Validator } from '../fhir/validation/index.ts';
-import {
-  fromFhir,
-  identifierSearch,
-  modalitySearch,
-  offerReadSearch,
-  offerSearch,
-  OFFER_IDENTIFIER_SYSTEM,
-  toOfferBundle,
-  validateOffer,
-  withdrawOffer,
-} from '../mapping/index.ts';
+import { FINESS_SYSTEM, fromFhir, identifierQuery, modalitySearch, offerReadSearch, OFFER_IDENTIFIER_SYSTEM, readPostedOffer, toOfferBundle, validateOffer } from '../mapping/index.ts';
+import type { InputIssue } from '../mapping/index.ts';
 import { OFFER_SCHEMA } from '../model/offer.ts';
-import type { Offer, OfferIssue, TelehealthModality } from '../model/offer.ts';
+import type { Offer, TelehealthModality } from '../model/offer.ts';
 import { TELEHEALTH_MODALITIES } from '../model/offer.ts';
-import { paramsOfQuery, referencesOf, resourcesOf } from './bundles.ts';
-import { acceptedAnswerSchema, submitWrite } from './deliveries.ts';
-import { ApiProblem, FHIR_JSON } from './errors.ts';
-import type { Problem } from './errors.ts';
-import { queryValidatorCompiler } from './query.ts';
+import { BusinessRuleBroken, InvalidInput } from '../problems.ts';
 import { assertStructureAllowed } from '../security/index.ts';
-
-const FINESS_SYSTEM = 'https://finess.esante.gouv.fr';
+import { offerKey, problemsOfOfferIssues, unknownOffer } from '../writes/index.ts';
+import type { OfferMessage, WithdrawalMessage } from '../writes/index.ts';
+import { acceptedAnswerSchema, submitWrite } from './deliveries.ts';
+import { FHIR_JSON } from './errors.ts';
+import { fhirWarnings, isFhirRequest, withFhirOutcome } from './fhir-input.ts';
+import { queryValidatorCompiler } from './query.ts';
 
 const TRE_R211 = 'https://mos.esante.gouv.fr/NOS/TRE_R211-ActiviteOperationnelle/FHIR/TRE-R211-ActiviteOperationnelle';
-
-export function problemsOfOfferIssues(issues: readonly OfferIssue[]): Problem[] {
-  return issues.map((issue) => ({
-    severity: issue.severity,
-    code: issue.severity === 'error' ? 'invalid' : 'informational',
-    expression: issue.field,
-    message: issue.message,
-    diagnostics: issue.code,
-  }));
-}
-
-
-
-
-function serviceEntryOf(response: Bundle): BundleEntry | undefined {
-  return response.entry?.find((entry) => entry.response?.location?.startsWith('HealthcareService/'));
-}
 
 function wantsFhir(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes(FHIR_JSON);
@@ -86,23 +60,10 @@ export interface OfferRoutesOptions {
   readonly bodyLimit: number;
 }
 
-interface OfferMessage {
-  readonly offer: Offer;
-  readonly warnings: readonly { code: string; field: string; message: string }[];
-}
-
-const offerKey = (offerId: string): string => `offer|${offerId}`;
-
 export const offerRoutes: FastifyPluginAsync<OfferRoutesOptions> = async (app, { store, validator, deliveries, waitMs, clock, bodyLimit }) => {
   const ctxOf = (request: FastifyRequest): CallContext => ({ requestId: String(request.id) });
-
-  async function existingOf(offerId: string, ctx: CallContext): Promise<{ service?: HealthcareService; roles: PractitionerRole[] }> {
-    const found = await store.search<HealthcareService>('HealthcareService', paramsOfQuery(offerSearch(offerId)), ctx);
-    const service = found.entry?.[0]?.resource;
-    if (!service?.id) return { roles: [] };
-    const roles = await store.search<PractitionerRole>('PractitionerRole', { service: `HealthcareService/${service.id}`, _count: '500' }, ctx);
-    return { service, roles: resourcesOf(roles) as PractitionerRole[] };
-  }
+  /** The warnings of an offer posted as FHIR, for its answer. */
+  const postedWarnings = fhirWarnings();
 
   /** FINESS of the structure that provides the offer as stored, if it is. */
   async function storedFinessOf(offerId: string, ctx: CallContext): Promise<string | undefined> {
@@ -130,41 +91,6 @@ export const offerRoutes: FastifyPluginAsync<OfferRoutesOptions> = async (app, {
     if (stored !== undefined) assertStructureAllowed(principal, stored, 'identifiantOffre');
   }
 
-  // Delivery, by the outbox's worker, in order per offer: read what is stored (the ROR creation date,
-  // the roles to remove), map, validate, write. "now" is when the message was accepted.
-  deliveries.handle('offer', async (delivery, ctx) => {
-    const { offer, warnings } = delivery.payload as OfferMessage;
-    const existing = await existingOf(offer.identifiantOffre, ctx);
-    const bundle = toOfferBundle(offer, {
-      now: delivery.receivedAt,
-      ...(existing.service ? { existing: existing.service } : {}),
-      existingRoles: existing.roles,
-    });
-    validator.assertValid(asStored(bundle, new Date(delivery.receivedAt)));
-    const response = await store.transaction(bundle, ctx);
-    const created = existing.service === undefined && (serviceEntryOf(response)?.response?.status ?? '').startsWith('201');
-    return { status: created ? 201 : 200, body: { identifiantOffre: offer.identifiantOffre, created, references: referencesOf(response), warnings } };
-  });
-
-  deliveries.handle('offer-withdraw', async (delivery, ctx) => {
-    const { offerId } = delivery.payload as { offerId: string };
-    const { service } = await existingOf(offerId, ctx);
-    if (!service?.id) {
-      throw new ApiProblem(404, { code: 'not-found', expression: 'offerId', message: `Aucune offre publiée sous l'identifiant ${offerId}.`, diagnostics: 'unknown offer' });
-    }
-    const withdrawn = withdrawOffer(service);
-    validator.assertValid(asStored(withdrawn, new Date(delivery.receivedAt)));
-    const response = await store.transaction(
-      {
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [{ resource: withdrawn, request: { method: 'PUT', url: `HealthcareService?${offerSearch(offerId)}` } }],
-      },
-      ctx,
-    );
-    return { status: 200, body: { identifiantOffre: offerId, active: false, references: referencesOf(response) } };
-  });
-
   app.post(
     '/v1/offers',
     {
@@ -176,17 +102,29 @@ export const offerRoutes: FastifyPluginAsync<OfferRoutesOptions> = async (app, {
           'les Location et un Practitioner/PractitionerRole par professionnel. 201 la première fois, 200 ensuite ; renvoyer la même offre ne change rien. ' +
           'Toute erreur est nommée dans un seul OperationOutcome (400 forme, 422 règle métier) et rien n’est écrit.',
         body: OFFER_SCHEMA,
-        response: { 200: writeAnswerSchema, 201: writeAnswerSchema, 202: acceptedAnswerSchema },
+        response: { 200: withFhirOutcome(writeAnswerSchema), 201: withFhirOutcome(writeAnswerSchema), 202: withFhirOutcome(acceptedAnswerSchema) },
       },
       config: { access: 'offers:write' },
+      // An offer posted as FHIR: its answer also says, as an OperationOutcome on the posted Bundle, what was not kept.
+      preSerialization: postedWarnings.hook,
       bodyLimit: Math.min(bodyLimit, 1024 * 1024),
       // validateOffer checks the schema and the business rules together, so that one answer names
       // every wrong field; Fastify's own validation would stop at the schema.
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
-      const validation = validateOffer(request.body);
-      if (!validation.ok) throw new ApiProblem(validation.status, problemsOfOfferIssues(validation.issues));
+      // FHIR in (a HealthcareService and what it references, ROR shape): read into the offer, then the
+      // same checks; every problem names an element of the posted Bundle, and is a 422 (the FHIR was read).
+      const posted = isFhirRequest(request) ? readPostedOffer(request.body) : undefined;
+      const readErrors = posted?.issues.filter((i) => i.severity === 'error') ?? [];
+      if (posted !== undefined && (posted.offer === undefined || readErrors.length > 0)) throw new BusinessRuleBroken(problemsOfOfferIssues(readErrors));
+      const validation = validateOffer(posted?.offer ?? request.body);
+      const located = (issues: readonly InputIssue[]): InputIssue[] => (posted === undefined ? [...issues] : issues.map((i) => ({ ...i, field: posted.pathOf(i.field) })));
+      if (!validation.ok) {
+        const problems = problemsOfOfferIssues(located(validation.issues));
+        throw validation.status === 400 && posted === undefined ? new InvalidInput(problems) : new BusinessRuleBroken(problems);
+      }
+      if (posted !== undefined) postedWarnings.keep(request, [...posted.issues, ...located(validation.warnings)]);
       const offer = validation.offer;
       const now = clock();
       // Mapped and validated now too, as a first publication: bad input is refused at once, never
@@ -202,7 +140,7 @@ export const offerRoutes: FastifyPluginAsync<OfferRoutesOptions> = async (app, {
     const bundle = await store.search('HealthcareService', paramsOfQuery(offerReadSearch(offerId)), ctx);
     const hasService = (bundle.entry ?? []).some((entry) => entry.resource?.resourceType === 'HealthcareService');
     if (!hasService) {
-      throw new ApiProblem(404, { code: 'not-found', expression: 'offerId', message: `Aucune offre publiée sous l'identifiant ${offerId}.`, diagnostics: 'unknown offer' });
+      throw unknownOffer(offerId);
     }
     return bundle;
   }
@@ -256,7 +194,7 @@ export const offerRoutes: FastifyPluginAsync<OfferRoutesOptions> = async (app, {
       if (specialty !== undefined) params.specialty = `${TRE_R211}|${specialty}`;
       // Chained searches are not available on every store: resolve the organisation and the places first.
       if (finess !== undefined) {
-        const organizations = await store.search('Organization', paramsOfQuery(identifierSearch('https://finess.esante.gouv.fr', finess)), ctx);
+        const organizations = await store.search('Organization', paramsOfQuery(identifierQuery(FINESS_SYSTEM, finess)), ctx);
         const ids = resourcesOf(organizations).map((resource) => `Organization/${resource.id}`);
         if (ids.length === 0) return { total: 0, page, pageSize, offers: [] };
         params.organization = ids.join(',');
@@ -294,7 +232,7 @@ export const offerRoutes: FastifyPluginAsync<OfferRoutesOptions> = async (app, {
     async (request, reply: FastifyReply) => {
       const { offerId } = request.params;
       await assertOfferAllowed(request, offerId, undefined);
-      return submitWrite(request, reply, { deliveries, waitMs }, { kind: 'offer-withdraw', key: offerKey(offerId), payload: { offerId }, receivedAt: clock() });
+      return submitWrite(request, reply, { deliveries, waitMs }, { kind: 'offer-withdraw', key: offerKey(offerId), payload: { offerId } satisfies WithdrawalMessage, receivedAt: clock() });
     },
   );
 };

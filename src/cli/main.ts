@@ -1,94 +1,128 @@
-// The telesante command line: `telesante ins check …`, `telesante validate <file.json>`,
-// `telesante offers import|generate …` (cli/offers.ts), `telesante acts generate …` (cli/acts.ts).
-// Exit codes: 0 valid, 1 invalid, 2 usage error (offers import: see cli/offers.ts).
+// The telesante command line. Each command is a declaration (command.ts): this file only finds the one
+// the words name, and answers `--help`, `help <command>` and `--version`. Help goes to standard output
+// with exit 0; a command line that cannot run goes to standard error with exit 2, its message in
+// French and its stable code in brackets.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { createValidator, validateText } from '../fhir/validation/index.ts';
-import { checkIns } from '../ins/index.ts';
-import type { InsTraits } from '../ins/index.ts';
-import { actsGenerate, ACTS_USAGE } from './acts.ts';
-import { offersGenerate, offersImport, OFFERS_USAGE } from './offers.ts';
+import { actsGenerate, actsImport } from './acts.ts';
+import { asksHelp, helpOf, NODE_FLAGS_VARIABLE, parseCommand, report, UsageError } from './command.ts';
+import type { CommandSpec } from './command.ts';
+import { indicatorsRebuild } from './indicators.ts';
+import { insCheck } from './ins.ts';
+import { offersGenerate, offersImport } from './offers.ts';
+import { seed } from './seed.ts';
+import { validate } from './validate.ts';
 
-const USAGE = `usage:
-  telesante ins check <INS> [--oid OID] [--sex male|female] [--birth-date YYYY-MM-DD] [--birthplace COG] [--allow-test] [--json]
-  telesante validate <file.json> [--json]
-${OFFERS_USAGE}
-${ACTS_USAGE}`;
+const COMMANDS: readonly CommandSpec[] = [insCheck, validate, offersImport, offersGenerate, actsImport, actsGenerate, indicatorsRebuild, seed];
 
-function usage(message?: string): number {
-  if (message) console.error(`telesante: ${message}`);
-  console.error(USAGE);
-  return 2;
+const GROUPS: Readonly<Record<string, string>> = {
+  ins: 'identifiants nationaux de santé (INS)',
+  offers: 'offres de télésanté (ROR)',
+  acts: 'actes de télémédecine',
+  indicators: 'indicateurs de la feuille de route',
+};
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
 }
 
-function insCheck(args: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        oid: { type: 'string' },
-        sex: { type: 'string' },
-        'birth-date': { type: 'string' },
-        birthplace: { type: 'string' },
-        'allow-test': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) return usage('ins check takes exactly one INS');
-  const sex = values.sex;
-  if (sex !== undefined && !['male', 'female', 'other', 'unknown'].includes(sex)) return usage('--sex is male, female, other or unknown');
-  const traits: InsTraits = { sex: sex as InsTraits['sex'], birthDate: values['birth-date'], birthplaceCode: values.birthplace };
-  const result = checkIns({ ins: positionals[0], oid: values.oid, traits }, { allowTestIdentities: values['allow-test'] });
-  if (values.json) {
-    console.log(JSON.stringify(result, null, 2));
-  } else {
-    console.log(`${result.valid ? 'valide' : 'INVALIDE'} : ${result.ins} (${result.kind ?? 'type inconnu'}${result.test ? ', identité de test' : ''})`);
-    for (const issue of result.issues) console.log(`  ${issue.severity === 'error' ? 'erreur ' : 'alerte '} ${issue.code} [${issue.field}] ${issue.message}`);
-  }
-  return result.valid ? 0 : 1;
+function usageLine(command: CommandSpec): string {
+  return `${command.path.join(' ')}${command.arguments === undefined ? '' : ` ${command.arguments.usage}`}`;
 }
 
-async function validate(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  const file = parsed.positionals[0];
-  if (parsed.positionals.length !== 1 || file === undefined) return usage('validate takes exactly one file');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    return usage(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  const validator = await createValidator();
-  const result = validateText(validator, text);
-  if (parsed.values.json) {
-    console.log(JSON.stringify(result.outcome, null, 2));
-  } else {
-    console.log(`${result.valid ? 'valide' : 'INVALIDE'} : ${file}`);
-    for (const issue of result.issues) console.log(`  ${issue.severity} ${issue.expression || '(racine)'} : ${issue.message}`);
-  }
-  return result.valid ? 0 : 1;
+function generalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => usageLine(c).length)) + 2;
+  return `telesante ${version()} — offres de télésanté et actes de télémédecine en FHIR (ROR, FR Core)
+
+Usage : telesante <commande> [options]
+
+Commandes :
+${COMMANDS.map((c) => `  ${usageLine(c).padEnd(width)}${c.summary}`).join('\n')}
+
+  ${'help <commande>'.padEnd(width)}l'aide d'une commande (de même : telesante <commande> --help)
+  ${'--version'.padEnd(width)}la version
+
+Variables d'environnement :
+  ${NODE_FLAGS_VARIABLE.name}  ${NODE_FLAGS_VARIABLE.meaning}
+  (chaque commande dit les siennes dans son aide)
+
+Codes de sortie : 0 réussi, 1 refusé (INS invalide, lignes rejetées…), 2 ligne de commande incorrecte ou
+erreur fatale, 130 arrêté par Ctrl-C ; chaque commande dit les siens. Chaque message porte son code
+entre crochets, stable, pour les scripts.
+
+Exemple :
+  telesante ins check 285069912304593 --sex female --birth-date 1985-06-01
+`;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, sub, ...rest] = argv;
-  if (command === 'ins' && sub === 'check') return insCheck(rest);
-  if (command === 'offers' && sub === 'import') return offersImport(rest, usage);
-  if (command === 'offers' && sub === 'generate') return offersGenerate(rest, usage);
-  if (command === 'acts' && sub === 'generate') return actsGenerate(rest, usage);
-  if (command === 'validate') return validate([sub, ...rest].filter((arg): arg is string => arg !== undefined));
-  if (command === undefined || command === '--help' || command === '-h') return usage();
-  return usage(`unknown command: ${argv.join(' ')}`);
+function groupHelp(group: string): string {
+  const commands = COMMANDS.filter((c) => c.path[0] === group);
+  const width = Math.max(...commands.map((c) => usageLine(c).length)) + 2;
+  return `telesante ${group} — ${GROUPS[group] ?? ''}
+
+Commandes :
+${commands.map((c) => `  ${usageLine(c).padEnd(width)}${c.summary}`).join('\n')}
+
+L'aide de chacune : telesante ${commands[0]?.path.join(' ') ?? group} --help
+`;
+}
+
+/** The command the words name, and the arguments after them; a group name alone gives its group. */
+function find(words: readonly string[]): { command?: CommandSpec; group?: string; rest: readonly string[] } {
+  for (const command of COMMANDS) {
+    if (command.path.every((word, i) => words[i] === word)) return { command, rest: words.slice(command.path.length) };
+  }
+  const group = words[0];
+  if (group !== undefined && Object.hasOwn(GROUPS, group)) return { group, rest: words.slice(1) };
+  return { rest: words };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [first] = argv;
+  if (first === '--version' || first === '-V') {
+    console.log(`telesante ${version()}`);
+    return 0;
+  }
+  if (first === undefined) {
+    report('usage-no-command', 'aucune commande : telesante --help les liste');
+    return 2;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const { command, group, rest } = find(argv.slice(1));
+    if (command !== undefined && rest.length === 0) console.log(helpOf(command));
+    else if (group !== undefined && rest.length === 0) console.log(groupHelp(group));
+    else if (argv.length === 1) console.log(generalHelp());
+    else {
+      report('usage-unknown-command', `pas de commande « ${argv.slice(1).join(' ')} » : telesante --help les liste`);
+      return 2;
+    }
+    return 0;
+  }
+  const { command, group, rest } = find(argv);
+  if (command === undefined) {
+    if (group !== undefined && (rest.length === 0 || asksHelp(rest))) {
+      if (rest.length === 0) {
+        report('usage-no-subcommand', `telesante ${group} attend une sous-commande :`);
+        console.error(groupHelp(group));
+        return 2;
+      }
+      console.log(groupHelp(group));
+      return 0;
+    }
+    report('usage-unknown-command', `pas de commande « ${argv.join(' ')} » : telesante --help les liste`);
+    return 2;
+  }
+  if (asksHelp(rest)) {
+    console.log(helpOf(command));
+    return 0;
+  }
+  try {
+    return await command.run(parseCommand(command, rest));
+  } catch (error) {
+    if (error instanceof UsageError) report(error.code, `${command.path.join(' ')} : ${error.message}`);
+    else report('fatal', `${command.path.join(' ')} : erreur inattendue : ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));

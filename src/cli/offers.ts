@@ -1,284 +1,79 @@
-// `telesante offers import <file>` and `telesante offers generate`: the command-line face of
-// src/peuplement. Exit codes of import: 0 every line went in, 1 some lines were rejected (see the rejects
-// file), 2 a fatal error (usage, unreadable file, FHIR server that never answers), 130 stopped by Ctrl-C.
-import { createReadStream, createWriteStream } from 'node:fs';
-import type { WriteStream } from 'node:fs';
-import { open, rename, stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
-import { once } from 'node:events';
-import { parseArgs } from 'node:util';
-import { HapiStore } from '../fhir/index.ts';
+// `telesante offers import <file>` and `telesante offers generate`: the command-line face of src/import
+// (the engine behind POST /v1/offers/$import too) and of src/synthetic.
 import { createValidator } from '../fhir/validation/index.ts';
-import {
-  checkpointPathOf,
-  csvHeader,
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_CONCURRENCY,
-  formatOfPath,
-  IMPORT_FORMATS,
-  importOffers,
-  ImportFormatError,
-  Progress,
-  readCheckpoint,
-  recordsOf,
-  rowOfOffer,
-  writeCheckpoint,
-} from '../peuplement/index.ts';
-import type { Checkpoint, ImportCounts, ImportFormat, ImportReject } from '../peuplement/index.ts';
+import { csvHeader, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, ENCODINGS, formatOfPath, IMPORT_FORMATS, importOffers, rowOfOffer } from '../import/index.ts';
+import type { Encoding, ImportFormat } from '../import/index.ts';
 import { generateOffers } from '../synthetic/index.ts';
+import { integerOption, stringOption, UsageError, USAGE_EXIT } from './command.ts';
+import type { CommandSpec } from './command.ts';
+import { IMPORT_ENVIRONMENT, IMPORT_EXITS, IMPORT_OPTIONS, runImport, writeLines } from './import-run.ts';
 
-
-export const OFFERS_USAGE = `  telesante offers import <file|-> [--format csv|ndjson] [--fhir-base-url URL] [--batch-size N] [--concurrency K]
-                          [--dry-run] [--resume] [--rejects FILE] [--quiet]
-  telesante offers generate --count N [--seed S] [--prefix P] [--format ndjson|csv] [--output FILE]`;
-
-type Usage = (message?: string) => number;
-
-function positiveInteger(value: string | undefined, name: string, fallback: number): number | string {
-  if (value === undefined) return fallback;
-  if (!/^[1-9][0-9]*$/.test(value)) return `${name} must be a positive integer`;
-  return Number(value);
-}
-
-/**
- * Lines in a file, counted fast (bytes, not text): the total of the progress bar. One buffer read into
- * again and again: a stream would allocate a new 64 kB buffer per chunk, and on a 1.4 GB file the
- * allocator keeps some 60 MB of them resident for the rest of the import.
- */
-async function countLines(path: string): Promise<number> {
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  const file = await open(path, 'r');
-  let count = 0;
-  let last = 10;
-  try {
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      const chunk = buffer.subarray(0, bytesRead);
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) count++;
-      last = chunk[bytesRead - 1] ?? 10;
-    }
-  } finally {
-    await file.close();
-  }
-  return last === 10 ? count : count + 1;
-}
-
-/**
- * Keeps the rejects of lines up to the watermark: those after it are replayed, and would come twice. A
- * record that does not parse was cut short by a kill (SIGKILL, a crash): it is of a line after the
- * watermark, since the rejects up to it are on disk before the checkpoint names it, so it goes too.
- */
-async function trimRejects(path: string, watermark: number): Promise<void> {
-  try {
-    await stat(path);
-  } catch {
-    return;
-  }
-  const temporary = `${path}.tmp`;
-  const out = createWriteStream(temporary);
-  for await (const text of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-    if (text.trim() === '') continue;
-    let line: number | undefined;
-    try {
-      line = (JSON.parse(text) as { line?: number }).line;
-    } catch {
-      continue;
-    }
-    if (line !== undefined && line <= watermark && !out.write(`${text}\n`)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  await rename(temporary, path);
-}
-
-async function writeLine(stream: Writable, text: string): Promise<void> {
-  if (!stream.write(text)) await once(stream, 'drain');
-}
-
-export async function offersImport(args: string[], usage: Usage): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        format: { type: 'string' },
-        'fhir-base-url': { type: 'string' },
-        'batch-size': { type: 'string' },
-        concurrency: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        resume: { type: 'boolean', default: false },
-        rejects: { type: 'string' },
-        quiet: { type: 'boolean', default: false },
+export const offersImport: CommandSpec = {
+  path: ['offers', 'import'],
+  summary: 'importe des offres en masse (NDJSON ou CSV) vers le serveur FHIR, chaque ligne jugée comme par POST /v1/offers',
+  arguments: { usage: '<fichier|->', min: 1, max: 1 },
+  options: [
+    { name: 'format', type: 'string', choices: IMPORT_FORMATS, description: "format du fichier (défaut : csv pour un nom en .csv, sinon ndjson ; ndjson pour l'entrée standard) ; fhir : un Bundle searchset du ROR ou du NDJSON de ressources FHIR, lu en entier" },
+    { name: 'encoding', type: 'string', choices: ENCODINGS, description: "encodage d'un CSV (défaut : UTF-8 s'il l'est, sinon Windows-1252, avec un avertissement)" },
+    ...IMPORT_OPTIONS,
+    { name: 'batch-size', type: 'string', value: 'N', description: `offres par transaction, de 1 à 500 (défaut ${DEFAULT_BATCH_SIZE})` },
+    { name: 'concurrency', type: 'string', value: 'K', description: `transactions en vol à la fois, de 1 à 64 (défaut ${DEFAULT_CONCURRENCY})` },
+  ],
+  details:
+    "Le fichier est lu une première fois (lignes, encodage) avant toute écriture. Les lignes refusées vont dans\n<fichier>.rejects.ndjson avec leur numéro et leur OperationOutcome ; <fichier>.checkpoint.json dit jusqu'où\ntout est fait. Formats, colonnes du CSV, séparateurs et encodages : examples/offers-import.md.",
+  environment: IMPORT_ENVIRONMENT,
+  exits: IMPORT_EXITS,
+  examples: ['telesante offers import examples/offers-import.csv --dry-run', 'FHIR_BASE_URL=http://127.0.0.1:8080/fhir telesante offers import offres.csv --resume'],
+  run: async ({ values, positionals }) => {
+    const file = positionals[0] ?? '';
+    const format = (stringOption(values, 'format') ?? (file === '-' ? 'ndjson' : formatOfPath(file))) as ImportFormat;
+    const encoding = stringOption(values, 'encoding') as Encoding | undefined;
+    if (encoding !== undefined && format !== 'csv') throw new UsageError('usage-encoding-ndjson', '--encoding vaut pour un CSV : un NDJSON est en UTF-8');
+    const batchSize = integerOption(values, 'batch-size', { min: 1, max: 500, fallback: DEFAULT_BATCH_SIZE }) as number;
+    const concurrency = integerOption(values, 'concurrency', { min: 1, max: 64, fallback: DEFAULT_CONCURRENCY }) as number;
+    const validator = await createValidator();
+    return runImport(
+      {
+        command: 'offers import',
+        noun: 'offres',
+        format,
+        ...(encoding === undefined ? {} : { encoding }),
+        engine: (run, store) => importOffers(run.records, { ...run, validator, batchSize, concurrency, ...(store === undefined ? {} : { store }) }),
       },
-    });
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  const file = positionals[0];
-  if (positionals.length !== 1 || file === undefined) return usage('offers import takes exactly one file (- for standard input)');
-  const stdin = file === '-';
-  const format = values.format ?? (stdin ? 'ndjson' : formatOfPath(file));
-  if (!(IMPORT_FORMATS as readonly string[]).includes(format)) return usage('--format is csv or ndjson');
-  const batchSize = positiveInteger(values['batch-size'], '--batch-size', DEFAULT_BATCH_SIZE);
-  const concurrency = positiveInteger(values.concurrency, '--concurrency', DEFAULT_CONCURRENCY);
-  if (typeof batchSize === 'string') return usage(batchSize);
-  if (typeof concurrency === 'string') return usage(concurrency);
-  if (batchSize > 500) return usage('--batch-size is at most 500');
-  const dryRun = values['dry-run'];
-  const baseUrl = (values['fhir-base-url'] ?? process.env.FHIR_BASE_URL)?.replace(/\/+$/, '');
-  if (!dryRun && (baseUrl === undefined || baseUrl === '')) return usage('give --fhir-base-url URL or set FHIR_BASE_URL (or --dry-run)');
-  if (stdin && values.resume) return usage('--resume needs a file: standard input cannot be read again');
-  if (!stdin) {
-    try {
-      await stat(file);
-    } catch (error) {
-      return usage(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
+      file,
+      values,
+    );
+  },
+};
 
-  const rejectsPath = values.rejects ?? (stdin ? 'stdin.rejects.ndjson' : `${file}.rejects.ndjson`);
-  const checkpointPath = stdin ? undefined : checkpointPathOf(file);
-  let resumeFrom: Checkpoint | undefined;
-  if (values.resume && checkpointPath !== undefined) {
-    resumeFrom = await readCheckpoint(checkpointPath);
-    if (resumeFrom === undefined) console.error(`telesante: no checkpoint ${checkpointPath}: starting from the first line`);
-    else if (resumeFrom.complete) {
-      console.error(`telesante: ${file} was imported completely already (${checkpointPath})`);
-      return resumeFrom.counts.rejected > 0 ? 1 : 0;
-    } else {
-      console.error(`telesante: resuming after line ${resumeFrom.line} (${resumeFrom.counts.imported} imported, ${resumeFrom.counts.rejected} rejected before)`);
-      await trimRejects(rejectsPath, resumeFrom.line);
-    }
-  }
-
-  const tty = process.stderr.isTTY === true;
-  const total = stdin ? undefined : await countLines(file);
-  const dataLines = total === undefined ? undefined : format === 'csv' ? Math.max(0, total - 1) : total;
-  const progress = values.quiet ? undefined : new Progress({ tty, write: (text) => process.stderr.write(text), ...(dataLines === undefined ? {} : { total: dataLines }), startedAt: (resumeFrom?.counts.imported ?? 0) + (resumeFrom?.counts.rejected ?? 0) });
-
-  const validator = await createValidator();
-  const store = dryRun || baseUrl === undefined ? undefined : new HapiStore({ baseUrl, timeoutMs: 120_000, retries: 2 });
-  if (store !== undefined) {
-    const ready = await store.ready();
-    if (!ready.ok) {
-      console.error(`telesante: ${ready.reason}`);
-      return 2;
-    }
-  }
-
-  const rejects: WriteStream = createWriteStream(rejectsPath, { flags: resumeFrom === undefined ? 'w' : 'a' });
-  let rejected = 0;
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) {
-      console.error('\ntelesante: stopped at once; the checkpoint is where it was');
-      process.exit(130);
-    }
-    console.error('\ntelesante: stopping: the batches in flight finish, then the checkpoint is written (Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-
-  // Checkpoint writes are chained (never two at once) and at most one a second; the last is always written.
-  let checkpointChain: Promise<void> = Promise.resolve();
-  let lastWrite = 0;
-  const saveCheckpoint = (line: number, counts: ImportCounts, complete: boolean, force = false): Promise<void> => {
-    if (checkpointPath === undefined || dryRun) return Promise.resolve();
-    const now = Date.now();
-    if (!force && now - lastWrite < 1000) return Promise.resolve();
-    lastWrite = now;
-    const checkpoint: Checkpoint = { input: file, format, line, counts, complete, updatedAt: new Date(now).toISOString() };
-    checkpointChain = checkpointChain.then(() => writeCheckpoint(checkpointPath, checkpoint));
-    return checkpointChain;
-  };
-
-  const started = performance.now();
-  const input: Readable = stdin ? process.stdin : createReadStream(file);
-  let result;
-  try {
-    result = await importOffers(recordsOf(input, format as ImportFormat), {
-      validator,
-      batchSize,
-      concurrency,
-      dryRun,
-      ...(store === undefined ? {} : { store }),
-      signal: controller.signal,
-      ...(resumeFrom === undefined ? {} : { resumeFrom: { line: resumeFrom.line, counts: resumeFrom.counts } }),
-      requestId: `import-${Date.now().toString(36)}`,
-      onReject: async (reject: ImportReject) => {
-        rejected++;
-        await writeLine(rejects, `${JSON.stringify(reject)}\n`);
-      },
-      // The rejects of the lines up to the watermark must be on disk before the checkpoint says so.
-      onWatermark: async (line, counts) => {
-        if (Date.now() - lastWrite < 1000) return;
-        await new Promise<void>((resolve, reject) => rejects.write('', (error) => (error ? reject(error) : resolve())));
-        await saveCheckpoint(line, counts, false);
-      },
-      onProgress: (counts) => progress?.update(counts),
-    });
-  } finally {
-    process.off('SIGINT', onSigint);
-    rejects.end();
-    await once(rejects, 'close').catch(() => undefined);
-  }
-  progress?.end();
-  await saveCheckpoint(result.watermark, result.watermarkCounts, result.status === 'done', true);
-
-  const seconds = (performance.now() - started) / 1000;
-  const { counts } = result;
-  const thisRun = counts.imported - (resumeFrom?.counts.imported ?? 0);
-  console.error(
-    `telesante: ${result.status === 'done' ? 'import done' : result.status === 'stopped' ? 'import stopped' : 'import FAILED'}` +
-      `${dryRun ? ' (dry run: nothing written)' : ''}: ${counts.read} lines read, ${counts.imported} ${dryRun ? 'valid' : 'imported'}, ${counts.rejected} rejected` +
-      ` in ${seconds.toFixed(1)} s (${(thisRun / seconds).toFixed(1)} offers/s)`,
-  );
-  if (counts.rejected > 0 || rejected > 0) console.error(`telesante: rejected lines, each with its OperationOutcome: ${rejectsPath}`);
-  if (result.status !== 'done' && checkpointPath !== undefined && !dryRun) {
-    console.error(`telesante: every line up to ${result.watermark} is done; go on with: telesante offers import ${file} --resume`);
-  }
-  if (result.status === 'failed') {
-    const error = result.error;
-    console.error(`telesante: ${error instanceof ImportFormatError ? error.message : `fatal: ${error?.message ?? 'unknown error'}`}`);
-    return 2;
-  }
-  if (result.status === 'stopped') return 130;
-  return counts.rejected > 0 ? 1 : 0;
-}
-
-export async function offersGenerate(args: string[], usage: Usage): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { count: { type: 'string' }, seed: { type: 'string' }, prefix: { type: 'string' }, format: { type: 'string' }, output: { type: 'string' } },
-    });
-  } catch (error) {
-    return usage((error as Error).message);
-  }
-  const { values } = parsed;
-  if (values.count === undefined) return usage('offers generate needs --count N');
-  const count = positiveInteger(values.count, '--count', 0);
-  if (typeof count === 'string') return usage(count);
-  if (values.seed !== undefined && !/^[0-9]{1,9}$/.test(values.seed)) return usage('--seed is an integer from 0 to 999999999');
-  const seed = Number(values.seed ?? 1);
-  const format = values.format ?? (values.output !== undefined ? formatOfPath(values.output) : 'ndjson');
-  if (!(IMPORT_FORMATS as readonly string[]).includes(format)) return usage('--format is csv or ndjson');
-  if (values.prefix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/.test(values.prefix)) return usage('--prefix: letters, digits, . _ -, 41 at most');
-  const out: Writable = values.output === undefined ? process.stdout : createWriteStream(values.output);
-  // Generated offers have one site, up to three professionals, two hours entries and two contacts.
-  const header = csvHeader({ site: 1, pro: 3, hours: 2, contact: 2 });
-  if (format === 'csv') await writeLine(out, `${header.join(',')}\n`);
-  for (const offer of generateOffers(count, { seed, ...(values.prefix === undefined ? {} : { prefix: values.prefix }) })) {
-    await writeLine(out, `${format === 'csv' ? rowOfOffer(offer, header) : JSON.stringify(offer)}\n`);
-  }
-  if (out !== process.stdout) {
-    out.end();
-    await once(out, 'finish');
-  }
-  return 0;
-}
+export const offersGenerate: CommandSpec = {
+  path: ['offers', 'generate'],
+  summary: 'écrit des offres synthétiques réalistes (NDJSON ou CSV), chacune valide pour POST /v1/offers',
+  options: [
+    { name: 'count', type: 'string', value: 'N', description: "nombre d'offres, de 1 à 10 000 000 (obligatoire)" },
+    { name: 'seed', type: 'string', value: 'S', description: 'graine, de 0 à 999 999 999 (défaut 1) : la même graine donne les mêmes offres' },
+    { name: 'prefix', type: 'string', value: 'P', description: 'préfixe des identifiants (lettres, chiffres, . _ -, 41 au plus)' },
+    { name: 'format', type: 'string', choices: ['ndjson', 'csv'], description: 'format (défaut : csv pour un --output en .csv, sinon ndjson)' },
+    { name: 'output', type: 'string', value: 'FICHIER', description: 'fichier où écrire (défaut : la sortie standard)' },
+  ],
+  environment: [],
+  exits: [{ code: 0, meaning: 'les offres sont écrites' }, USAGE_EXIT],
+  examples: ['telesante offers generate --count 1000 --seed 7 --output offres.csv'],
+  run: async ({ values }) => {
+    if (values.count === undefined) throw new UsageError('usage-missing-option', "offers generate demande --count N");
+    const count = integerOption(values, 'count', { min: 1, max: 10_000_000 }) as number;
+    const seed = integerOption(values, 'seed', { min: 0, max: 999_999_999, fallback: 1 }) as number;
+    const prefix = stringOption(values, 'prefix');
+    const output = stringOption(values, 'output');
+    const format = stringOption(values, 'format') ?? (output !== undefined ? formatOfPath(output) : 'ndjson');
+    if (prefix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/.test(prefix)) throw new UsageError('usage-invalid-value', '--prefix : lettres, chiffres, . _ -, 41 au plus');
+    // Generated offers have one site, up to three professionals, two hours entries and two contacts.
+    const header = csvHeader({ site: 1, pro: 3, hours: 2, contact: 2 });
+    const offers = generateOffers(count, { seed, ...(prefix === undefined ? {} : { prefix }) });
+    await writeLines(output, (function* () {
+      if (format === 'csv') yield `${header.join(',')}\n`;
+      for (const offer of offers) yield `${format === 'csv' ? rowOfOffer(offer, header) : JSON.stringify(offer)}\n`;
+    })());
+    return 0;
+  },
+};

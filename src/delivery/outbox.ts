@@ -1,4 +1,6 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { DatabaseSync } from 'node:sqlite';
+import type pg from 'pg';
 
 // The durable outbox: what the service has acknowledged and still owes the FHIR store. Two
 // implementations: SQLite (sqlite-outbox.ts), one process per file, the default; PostgreSQL
@@ -6,20 +8,46 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
-export interface KindFilter {
+/** Which messages a list holds: some kinds (or all but some), one source system, a span of acceptance. */
+export interface DeliveryFilter {
   readonly kinds?: readonly string[];
   readonly exceptKinds?: readonly string[];
+  /** The system the message came from (an act's `source`, else the client that sent it). */
+  readonly source?: string;
+  /** Accepted at or after `from`, before `to` (ISO 8601 instants, compared as the outbox keeps them). */
+  readonly from?: string;
+  readonly to?: string;
+  /** The page after this acceptance number (the `seq` of the last message of the page before). */
+  readonly afterSeq?: number;
 }
 
-/** The SQL condition on `kind` a filter makes, with its parameters in order (placeholders by `param`). */
-export function kindCondition(filter: KindFilter | undefined, param: (index: number) => string, first: number): { sql: string; params: string[] } {
+/**
+ * The SQL conditions a filter makes (the page cursor aside: `total` counts every page), with their
+ * parameters in order (placeholders by `param`).
+ */
+export function filterCondition(filter: DeliveryFilter | undefined, param: (index: number) => string, first: number): { sql: string; params: string[] } {
   const kinds = filter?.kinds ?? [];
   const except = filter?.exceptKinds ?? [];
   let sql = '';
   let next = first;
+  const params: string[] = [];
   if (kinds.length > 0) sql += ` AND kind IN (${kinds.map(() => param(next++)).join(', ')})`;
+  params.push(...kinds);
   if (except.length > 0) sql += ` AND kind NOT IN (${except.map(() => param(next++)).join(', ')})`;
-  return { sql, params: [...kinds, ...except] };
+  params.push(...except);
+  if (filter?.source !== undefined) {
+    sql += ` AND source = ${param(next++)}`;
+    params.push(filter.source);
+  }
+  if (filter?.from !== undefined) {
+    sql += ` AND received_at >= ${param(next++)}`;
+    params.push(filter.from);
+  }
+  if (filter?.to !== undefined) {
+    sql += ` AND received_at < ${param(next++)}`;
+    params.push(filter.to);
+  }
+  return { sql, params };
 }
 
 /** A business message as accepted: validated input, not yet mapped (the worker maps it at delivery). */
@@ -29,12 +57,23 @@ export interface NewMessage {
   /** Messages of one business key are delivered one after the other, in acceptance order. */
   readonly key: string;
   readonly payload: unknown;
+  /** The system it came from: an act's `source`, else the client that sent it (the delivery console groups by it). */
+  readonly source?: string;
   /** When the service accepted it (ISO 8601): the mapping's "now", so that a redelivery maps identically. */
   readonly receivedAt: string;
   readonly requestId?: string;
+  /**
+   * The W3C traceparent of the request that accepted it (tracing on): its delivery joins that trace,
+   * whenever and wherever (another instance of a shared outbox) it runs.
+   */
+  readonly traceParent?: string;
+  /** The client that submitted it (its client id): only it, or an administrator, may read the delivery. */
+  readonly submittedBy?: string;
   /** The client's Idempotency-Key, and the fingerprint of what it was sent with. */
   readonly idempotencyKey?: string;
   readonly fingerprint?: string;
+  /** Not delivered before this time (epoch ms): records that may wait, gathered into fewer writes. */
+  readonly notBefore?: number;
 }
 
 /** The HTTP answer a delivered message earned (201 + references…), kept to answer repeats and late readers. */
@@ -61,10 +100,13 @@ export interface Delivery {
   readonly seq: number;
   readonly kind: string;
   readonly key: string;
+  readonly source: string | undefined;
   /** Erased once delivered: the outbox keeps no personal data longer than it must. */
   readonly payload: unknown;
   readonly receivedAt: string;
   readonly requestId: string | undefined;
+  readonly traceParent: string | undefined;
+  readonly submittedBy: string | undefined;
   readonly idempotencyKey: string | undefined;
   readonly fingerprint: string | undefined;
   readonly status: DeliveryStatus;
@@ -77,11 +119,50 @@ export interface Delivery {
   readonly answer: Answer | undefined;
 }
 
+/** What the outbox holds, for the metrics: counts by status, the oldest pending message, its size. */
+export interface OutboxCensus {
+  readonly pending: number;
+  readonly dead: number;
+  readonly delivered: number;
+  /** When the oldest pending message was accepted (ISO 8601); undefined when nothing is pending. */
+  readonly oldestPendingReceivedAt: string | undefined;
+  /** Bytes the outbox takes in its database (file pages, or the table with its indexes and TOAST). */
+  readonly bytes: number;
+}
+
 export interface EnqueueResult {
   readonly delivery: Delivery;
   /** False when the Idempotency-Key was already known: `delivery` is the earlier one (compare fingerprints). */
   readonly created: boolean;
 }
+
+/** What a delivered message carried, as the outbox hands it to a hook in the transaction that marks it delivered. */
+export interface DeliveredMessage {
+  readonly id: string;
+  /** Acceptance order: later messages of one key have a larger seq (a hook's version of the key). */
+  readonly seq: number;
+  readonly kind: string;
+  readonly key: string;
+  readonly payload: unknown;
+  readonly receivedAt: string;
+}
+
+/**
+ * Work done in the same local transaction that records a delivery as done (the indicators projection):
+ * both commit or neither does. Called once per message that goes from pending to delivered, for the
+ * kinds it names; a crash before that commit leaves the message pending, and its redelivery calls the
+ * hook again (so the hook keys what it writes by the message's business key and seq).
+ */
+export interface DeliveredHook {
+  readonly kinds: ReadonlySet<string>;
+  /** SQLite: on the outbox's own connection, synchronously (nothing else may run inside the transaction). */
+  sqlite(db: DatabaseSync, message: DeliveredMessage): void;
+  /** PostgreSQL: on the client that holds the transaction. */
+  postgres(client: pg.PoolClient, message: DeliveredMessage): Promise<void>;
+}
+
+/** The outbox's database, for the rooms that keep their tables beside it (indicators). */
+export type OutboxDatabase = { readonly kind: 'sqlite'; readonly db: DatabaseSync } | { readonly kind: 'postgres'; readonly pool: pg.Pool };
 
 /**
  * Every method is durable when it returns. The worker of one process is the only one to deliver a
@@ -97,8 +178,12 @@ export interface Outbox {
   readonly leaseMs: number | undefined;
   enqueue(message: NewMessage): Promise<EnqueueResult>;
   get(id: string): Promise<Delivery | undefined>;
-  /** Messages of a status, oldest first; `kinds` keeps those kinds only, `exceptKinds` leaves those out. */
-  list(status: DeliveryStatus, limit: number, filter?: KindFilter): Promise<{ total: number; deliveries: Delivery[] }>;
+  /**
+   * Messages of a status, oldest first, that the filter keeps (`kinds` those kinds only, `exceptKinds`
+   * leaves those out, a source, a span of acceptance); `total` counts them all, the page holds `limit`
+   * after `afterSeq`.
+   */
+  list(status: DeliveryStatus, limit: number, filter?: DeliveryFilter): Promise<{ total: number; deliveries: Delivery[] }>;
   /**
    * Pending messages due at `now` that head their key (the oldest pending one of it), oldest first. A
    * shared outbox claims them for this process until they are marked (or their lease runs out).
@@ -112,7 +197,16 @@ export interface Outbox {
   nextDueAt(): Promise<number | undefined>;
   /** Counts an attempt before it is made, so that a crash during it is counted too. */
   startAttempt(id: string, now: number): Promise<void>;
-  markDelivered(id: string, answer: Answer, now: number): Promise<void>;
+  /**
+   * Marks it delivered and, in the same transaction, runs the delivered hooks (addDeliveredHook) on what it
+   * carried. `payload`: the message's payload as the worker read it (a payload never changes until it is
+   * erased here), so that the hooks do not read and parse it again; read from the outbox when not given.
+   */
+  markDelivered(id: string, answer: Answer, now: number, payload?: unknown): Promise<void>;
+  /** Registers work for markDelivered's transaction. */
+  addDeliveredHook(hook: DeliveredHook): void;
+  /** The database the outbox keeps its table in. */
+  readonly database: OutboxDatabase;
   markRetry(id: string, error: DeliveryError, nextAttemptAt: number): Promise<void>;
   markDead(id: string, error: DeliveryError, now: number): Promise<void>;
   /**
@@ -120,6 +214,15 @@ export interface Outbox {
    * (replaying it would put an older version over a newer one).
    */
   replay(id: string, now: number): Promise<'replayed' | 'not-found' | 'not-dead' | 'superseded'>;
+  /** Removes a dead letter for good (an operator's decision, audited by the route). */
+  discard(id: string): Promise<'discarded' | 'not-found' | 'not-dead'>;
+  /**
+   * Removes up to `limit` delivered messages delivered before `before` (epoch ms); answers how many.
+   * Small batches: each is one short statement, and deliveries go on between them.
+   */
+  purgeDelivered(before: number, limit: number): Promise<number>;
+  /** Counts by status, the oldest pending message and the size: cheap enough to answer every scrape. */
+  census(): Promise<OutboxCensus>;
   close(): Promise<void>;
 }
 
@@ -132,9 +235,13 @@ export interface DeliveryRow {
   id: string;
   kind: string;
   business_key: string;
+  source: string | null;
   payload: unknown;
   received_at: string;
   request_id: string | null;
+  /** Absent from rows written before the column existed. */
+  submitted_by?: string | null;
+  trace_parent?: string | null;
   idempotency_key: string | null;
   fingerprint: string | null;
   status: DeliveryStatus;
@@ -151,14 +258,17 @@ export function deliveryOfRow(row: DeliveryRow, jsonAsText: boolean): Delivery {
   const json = <T>(value: unknown): T | undefined =>
     value === null || value === undefined ? undefined : ((jsonAsText ? JSON.parse(value as string) : value) as T);
   const time = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value));
-  return {
+  const delivery = {
     id: row.id,
     seq: Number(row.seq),
     kind: row.kind,
     key: row.business_key,
-    payload: json<unknown>(row.payload),
+    source: row.source ?? undefined,
+    payload: jsonAsText && typeof row.payload === 'string' ? undefined : json<unknown>(row.payload),
     receivedAt: row.received_at,
     requestId: row.request_id ?? undefined,
+    traceParent: row.trace_parent ?? undefined,
+    submittedBy: row.submitted_by ?? undefined,
     idempotencyKey: row.idempotency_key ?? undefined,
     fingerprint: row.fingerprint ?? undefined,
     status: row.status,
@@ -169,4 +279,13 @@ export function deliveryOfRow(row: DeliveryRow, jsonAsText: boolean): Delivery {
     lastError: json<DeliveryError>(row.last_error),
     answer: json<Answer>(row.answer),
   };
+  if (!jsonAsText || typeof row.payload !== 'string') return delivery;
+  // A payload stored as text (an act's Bundle: tens of kilobytes) is parsed when first read, once: the
+  // worker reads due messages it then skips (in flight, their key busy) and enqueue reads its row back.
+  const text = row.payload;
+  let parsed: { value: unknown } | undefined;
+  return Object.defineProperty(delivery, 'payload', {
+    enumerable: true,
+    get: () => (parsed ??= { value: JSON.parse(text) as unknown }).value,
+  });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { deliveryOfRow, kindCondition } from './outbox.ts';
-import type { Answer, Delivery, DeliveryError, DeliveryRow, DeliveryStatus, EnqueueResult, KindFilter, NewMessage, Outbox } from './outbox.ts';
+import { deliveryOfRow, filterCondition } from './outbox.ts';
+import type { Answer, DeliveredHook, Delivery, DeliveryError, DeliveryFilter, DeliveryRow, DeliveryStatus, EnqueueResult, NewMessage, Outbox, OutboxCensus, OutboxDatabase } from './outbox.ts';
 
 // The shared outbox: one PostgreSQL table that several service instances deliver from. What SQLite gets
 // from having one process per file, PostgreSQL gets from leases: `due` claims the messages it hands out
@@ -31,11 +31,35 @@ CREATE TABLE IF NOT EXISTS telesante_deliveries (
   delivered_at BIGINT,
   last_error JSONB,
   answer JSONB,
+  source TEXT,
   lease_owner TEXT,
-  lease_until BIGINT
+  lease_until BIGINT,
+  submitted_by TEXT,
+  trace_parent TEXT
 );
 CREATE INDEX IF NOT EXISTS telesante_deliveries_by_key ON telesante_deliveries (business_key, status, seq);
 CREATE INDEX IF NOT EXISTS telesante_deliveries_by_status ON telesante_deliveries (status, next_attempt_at, seq);
+-- Added with the delivery console: older outboxes get the column in place. Checked first, because
+-- ALTER TABLE locks the table even when it has nothing to do (and other instances may be delivering).
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'telesante_deliveries' AND column_name = 'source') THEN
+    ALTER TABLE telesante_deliveries ADD COLUMN source TEXT;
+  END IF;
+END $$;
+-- Added with the ownership of deliveries (GET /v1/deliveries/{id} answers the client that submitted it).
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'telesante_deliveries' AND column_name = 'submitted_by') THEN
+    ALTER TABLE telesante_deliveries ADD COLUMN submitted_by TEXT;
+  END IF;
+END $$;
+-- Added with tracing: a message carries the trace context of the request that accepted it.
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'telesante_deliveries' AND column_name = 'trace_parent') THEN
+    ALTER TABLE telesante_deliveries ADD COLUMN trace_parent TEXT;
+  END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS telesante_deliveries_by_source ON telesante_deliveries (source, status, seq);
+CREATE INDEX IF NOT EXISTS telesante_deliveries_by_delivered_at ON telesante_deliveries (status, delivered_at);
 `;
 
 function deliveryOf(row: DeliveryRow): Delivery {
@@ -56,6 +80,7 @@ export class PostgresOutbox implements Outbox {
   readonly leaseMs: number;
   readonly #pool: pg.Pool;
   readonly #ready: Promise<void>;
+  readonly #hooks: DeliveredHook[] = [];
 
   constructor(options: PostgresOutboxOptions) {
     this.owner = options.owner ?? randomUUID();
@@ -88,8 +113,8 @@ export class PostgresOutbox implements Outbox {
 
   async enqueue(message: NewMessage): Promise<EnqueueResult> {
     const inserted = await this.#rows(
-      `INSERT INTO telesante_deliveries (id, kind, business_key, payload, received_at, request_id, idempotency_key, fingerprint, status, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0)
+      `INSERT INTO telesante_deliveries (id, kind, business_key, payload, received_at, request_id, idempotency_key, fingerprint, source, submitted_by, trace_parent, status, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING *`,
       [
@@ -101,6 +126,10 @@ export class PostgresOutbox implements Outbox {
         message.requestId ?? null,
         message.idempotencyKey ?? null,
         message.fingerprint ?? null,
+        message.source ?? null,
+        message.submittedBy ?? null,
+        message.traceParent ?? null,
+        message.notBefore ?? 0,
       ],
     );
     if (inserted[0]) return { delivery: deliveryOf(inserted[0]), created: true };
@@ -115,11 +144,17 @@ export class PostgresOutbox implements Outbox {
     return rows[0] ? deliveryOf(rows[0]) : undefined;
   }
 
-  async list(status: DeliveryStatus, limit: number, filter?: KindFilter): Promise<{ total: number; deliveries: Delivery[] }> {
+  async list(status: DeliveryStatus, limit: number, filter?: DeliveryFilter): Promise<{ total: number; deliveries: Delivery[] }> {
     await this.#ready;
-    const kind = kindCondition(filter, (index) => `$${index}`, 2);
-    const count = await this.#pool.query<{ total: string }>(`SELECT COUNT(*) AS total FROM telesante_deliveries WHERE status = $1${kind.sql}`, [status, ...kind.params]);
-    const rows = await this.#rows(`SELECT * FROM telesante_deliveries WHERE status = $1${kind.sql} ORDER BY seq LIMIT $${2 + kind.params.length}`, [status, ...kind.params, limit]);
+    const where = filterCondition(filter, (index) => `$${index}`, 2);
+    const count = await this.#pool.query<{ total: string }>(`SELECT COUNT(*) AS total FROM telesante_deliveries WHERE status = $1${where.sql}`, [status, ...where.params]);
+    const next = 2 + where.params.length;
+    const rows = await this.#rows(`SELECT * FROM telesante_deliveries WHERE status = $1${where.sql} AND seq > $${next} ORDER BY seq LIMIT $${next + 1}`, [
+      status,
+      ...where.params,
+      filter?.afterSeq ?? 0,
+      limit,
+    ]);
     return { total: Number(count.rows[0]?.total ?? 0), deliveries: rows.map(deliveryOf) };
   }
 
@@ -163,11 +198,44 @@ export class PostgresOutbox implements Outbox {
     await this.#rows('UPDATE telesante_deliveries SET attempts = attempts + 1, last_attempt_at = $2 WHERE id = $1', [id, now]);
   }
 
-  async markDelivered(id: string, answer: Answer, now: number): Promise<void> {
-    await this.#rows(
-      "UPDATE telesante_deliveries SET status = 'delivered', payload = NULL, answer = $2, delivered_at = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1",
-      [id, JSON.stringify(answer), now],
-    );
+  get database(): OutboxDatabase {
+    return { kind: 'postgres', pool: this.#pool };
+  }
+
+  addDeliveredHook(hook: DeliveredHook): void {
+    this.#hooks.push(hook);
+  }
+
+  async markDelivered(id: string, answer: Answer, now: number, payload?: unknown): Promise<void> {
+    const mark = "UPDATE telesante_deliveries SET status = 'delivered', payload = NULL, answer = $2, delivered_at = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1";
+    if (this.#hooks.length === 0) {
+      await this.#rows(mark, [id, JSON.stringify(answer), now]);
+      return;
+    }
+    await this.#ready;
+    await this.#withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        // FOR UPDATE: another instance that delivered the same message after a lease take-over waits
+        // here, then finds it delivered and runs no hook a second time.
+        const columns = payload === undefined ? 'seq, kind, business_key, payload, received_at' : 'seq, kind, business_key, received_at';
+        const found = await client.query<Pick<DeliveryRow, 'seq' | 'kind' | 'business_key' | 'payload' | 'received_at'>>(
+          `SELECT ${columns} FROM telesante_deliveries WHERE id = $1 AND status = 'pending' FOR UPDATE`,
+          [id],
+        );
+        const row = found.rows[0];
+        const hooks = row === undefined ? [] : this.#hooks.filter((hook) => hook.kinds.has(row.kind));
+        if (row !== undefined) {
+          const message = { id, seq: Number(row.seq), kind: row.kind, key: row.business_key, payload: payload ?? row.payload, receivedAt: row.received_at };
+          for (const hook of hooks) await hook.postgres(client, message);
+        }
+        await client.query(mark, [id, JSON.stringify(answer), now]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+    });
   }
 
   async markRetry(id: string, error: DeliveryError, nextAttemptAt: number): Promise<void> {
@@ -193,6 +261,33 @@ export class PostgresOutbox implements Outbox {
     if (later.length > 0) return 'superseded';
     await this.#rows("UPDATE telesante_deliveries SET status = 'pending', next_attempt_at = $2 WHERE id = $1 AND status = 'dead'", [id, now]);
     return 'replayed';
+  }
+
+  async discard(id: string): Promise<'discarded' | 'not-found' | 'not-dead'> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return 'not-found';
+    const deleted = await this.#rows("DELETE FROM telesante_deliveries WHERE id = $1 AND status = 'dead' RETURNING seq", [id]);
+    if (deleted.length > 0) return 'discarded';
+    return (await this.get(id)) === undefined ? 'not-found' : 'not-dead';
+  }
+
+  async purgeDelivered(before: number, limit: number): Promise<number> {
+    // SKIP LOCKED: rows another instance is touching are left for the next batch, never waited for.
+    const deleted = await this.#rows(
+      `DELETE FROM telesante_deliveries WHERE seq IN (
+         SELECT seq FROM telesante_deliveries WHERE status = 'delivered' AND delivered_at < $1 ORDER BY delivered_at LIMIT $2 FOR UPDATE SKIP LOCKED
+       ) RETURNING seq`,
+      [before, limit],
+    );
+    return deleted.length;
+  }
+
+  async census(): Promise<OutboxCensus> {
+    await this.#ready;
+    const counts = await this.#pool.query<{ status: DeliveryStatus; n: string }>('SELECT status, COUNT(*) AS n FROM telesante_deliveries GROUP BY status');
+    const count = (status: DeliveryStatus): number => Number(counts.rows.find((row) => row.status === status)?.n ?? 0);
+    const oldest = await this.#pool.query<{ received_at: string }>("SELECT received_at FROM telesante_deliveries WHERE status = 'pending' ORDER BY seq LIMIT 1");
+    const size = await this.#pool.query<{ bytes: string }>("SELECT pg_total_relation_size('telesante_deliveries') AS bytes");
+    return { pending: count('pending'), dead: count('dead'), delivered: count('delivered'), oldestPendingReceivedAt: oldest.rows[0]?.received_at, bytes: Number(size.rows[0]?.bytes ?? 0) };
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../mapping/index.ts';
 import { CircuitBreaker } from './breaker.ts';
 import type { BreakerState } from './breaker.ts';
-import type { Answer, Delivery, DeliveryError, DeliveryStatus, EnqueueResult, KindFilter, NewMessage, Outbox } from './outbox.ts';
+import type { Answer, Delivery, DeliveryError, DeliveryFilter, DeliveryStatus, EnqueueResult, NewMessage, Outbox } from './outbox.ts';
 
 // The worker and the doors to it: routes submit messages and wait (a while) for their answer; the
 // worker delivers them in order per business key, retries what may succeed later, breaks the circuit
@@ -15,6 +16,32 @@ export interface DeliveryContext {
 
 /** Delivers one message (read what is stored, map, validate, write) and answers what the client gets. */
 export type DeliveryHandler = (delivery: Delivery, ctx: DeliveryContext) => Promise<Answer>;
+
+/** How an attempt at a message ended: delivered, to retry later, dead letter, or cut short by the shutdown. */
+export type DeliveryOutcome = 'delivered' | 'retry' | 'dead' | 'interrupted';
+
+/** How each message of an attempt ended (by delivery id), with the HTTP status of a failure. */
+export type AttemptOutcomes = ReadonlyMap<string, { readonly outcome: DeliveryOutcome; readonly status?: number }>;
+
+/**
+ * Watches the deliveries (metrics and traces, in observability/): each attempt, run inside whatever the
+ * observer sets up around it, and what a message carries of the context it was accepted in.
+ */
+export interface DeliveryObserver {
+  /** The W3C traceparent of the context a message is submitted in, if any. */
+  carried?(): string | undefined;
+  /** Runs one attempt at a flight (one message, or a batch of one kind); answers what `run` answers: how each message ended. */
+  attempt(flight: readonly Delivery[], run: () => Promise<AttemptOutcomes>): Promise<AttemptOutcomes>;
+}
+
+/** How one message of a batch ended: its answer, or why it cannot be delivered (the others go on). */
+export type BatchOutcome = { readonly answer: Answer } | { readonly error: unknown };
+
+/**
+ * Delivers several messages of one kind and of different business keys at once (one transaction), and
+ * answers each. Throws when the whole batch fails: the worker then splits it to find the message at fault.
+ */
+export type BatchHandler = (deliveries: readonly Delivery[], ctx: DeliveryContext) => Promise<readonly BatchOutcome[]>;
 
 /** How a failed attempt is judged: the HTTP face (api/errors.ts) knows, the worker only acts on it. */
 export interface Failure extends DeliveryError {
@@ -34,6 +61,16 @@ export interface DeliveryOptions {
   readonly maxBackoffMs: number;
   readonly breakerThreshold: number;
   readonly breakerCooldownMs: number;
+  /**
+   * Most messages of a kind with a batch handler delivered in one go (one transaction); 1 by default.
+   * The worker never waits to fill a batch: it takes what is due when a slot frees.
+   */
+  readonly batchSize?: number;
+  /**
+   * Batches of one kind in flight at once; 2 by default. Fewer flights than clients is what lets
+   * messages that arrive meanwhile gather into the next batch, instead of each taking a slot alone.
+   */
+  readonly batchFlights?: number;
 }
 
 interface Log {
@@ -49,25 +86,17 @@ interface Waiter {
   readonly release: () => void;
 }
 
+/** Where an attempt records how each of its messages ended. */
+type Ended = Map<string, { outcome: DeliveryOutcome; status?: number }>;
+
 interface InFlight {
   readonly promise: Promise<void>;
   readonly controller: AbortController;
 }
 
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /** What an Idempotency-Key is bound to: the kind of write and its content, key order aside. */
 export function fingerprintOf(kind: string, payload: unknown): string {
-  return createHash('sha256').update(`${kind}\n${stableJson(payload)}`).digest('base64url');
+  return createHash('sha256').update(`${kind}\n${canonicalJson(payload)}`).digest('base64url');
 }
 
 /** How often a worker on a shared outbox looks for messages other instances accepted or left behind. */
@@ -83,11 +112,20 @@ export class DeliveryService {
   readonly #now: () => number;
   readonly #breaker: CircuitBreaker;
   readonly #handlers = new Map<string, DeliveryHandler>();
+  readonly #batchHandlers = new Map<string, BatchHandler>();
+  /** A kind's own batch size, where it differs from the options' batchSize. */
+  readonly #batchSizes = new Map<string, number>();
+  /** By delivery id; the messages of one batch share their flight. */
   readonly #inflight = new Map<string, InFlight>();
+  /** Batches (or single messages) on their way: what the concurrency limits. */
+  #flights = 0;
+  /** Batches on their way, by kind: what batchFlights limits. */
+  readonly #kindFlights = new Map<string, number>();
   readonly #busyKeys = new Set<string>();
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #endedWatchers = new Set<Set<string>>();
   #timer: NodeJS.Timeout | undefined;
+  readonly #observers: DeliveryObserver[] = [];
   #started = false;
   #stopping = false;
   #pumping = false;
@@ -106,17 +144,33 @@ export class DeliveryService {
     this.#handlers.set(kind, handler);
   }
 
+  /**
+   * Messages of this kind are delivered several at once through this handler: up to the options'
+   * `batchSize`, or `size` for a kind whose messages are small and many (audit records).
+   */
+  handleBatch(kind: string, handler: BatchHandler, size?: number): void {
+    this.#batchHandlers.set(kind, handler);
+    if (size !== undefined) this.#batchSizes.set(kind, Math.max(1, size));
+  }
+
+  /** Lets an observer see each submission and attempt (before the worker starts; the first one outermost). */
+  observe(observer: DeliveryObserver): void {
+    this.#observers.push(observer);
+  }
+
   get breakerState(): BreakerState {
     return this.#breaker.state(this.#now());
   }
 
+  /** Messages on their way to the FHIR store. */
   get inFlight(): number {
     return this.#inflight.size;
   }
 
   /** Stores the message durably (or finds the one its Idempotency-Key names), then wakes the worker. */
   async submit(message: NewMessage): Promise<EnqueueResult> {
-    const result = await this.outbox.enqueue(message);
+    const traceParent = this.#observers.reduce<string | undefined>((found, observer) => found ?? observer.carried?.(), undefined);
+    const result = await this.outbox.enqueue(traceParent === undefined ? message : { ...message, traceParent });
     if (result.created) this.#kick();
     return result;
   }
@@ -169,7 +223,7 @@ export class DeliveryService {
     return this.outbox.get(id);
   }
 
-  list(status: DeliveryStatus, limit: number, filter?: KindFilter): Promise<{ total: number; deliveries: Delivery[] }> {
+  list(status: DeliveryStatus, limit: number, filter?: DeliveryFilter): Promise<{ total: number; deliveries: Delivery[] }> {
     return this.outbox.list(status, limit, filter);
   }
 
@@ -256,20 +310,46 @@ export class DeliveryService {
 
   async #fill(): Promise<void> {
     if (this.#stopping) return;
-    const capacity = this.#capacity(this.#breaker.state(this.#now()));
-    if (this.#inflight.size >= capacity) return;
+    const state = this.#breaker.state(this.#now());
+    const free = this.#capacity(state) - this.#flights;
+    if (free <= 0) return;
+    // A half-open breaker probes the server with one message, not a batch.
+    const probing = state === 'half-open';
+    const commonSize = Math.max(1, this.#options.batchSize ?? 1);
+    const sizeOf = (kind: string): number => (probing ? 1 : (this.#batchSizes.get(kind) ?? commonSize));
+    const largest = Math.max(commonSize, ...this.#batchSizes.values());
     // A delivery that ends while `due` runs may come back in its answer (read before it was marked):
     // those are known here and skipped, or they would be delivered twice.
     const endedMeanwhile = new Set<string>();
     this.#endedWatchers.add(endedMeanwhile);
     const unneeded: string[] = [];
     try {
-      const candidates = await this.outbox.due(this.#now(), capacity + this.#inflight.size);
+      const candidates = await this.outbox.due(this.#now(), (probing ? free : free * commonSize + largest) + this.#inflight.size);
+      const flights: Delivery[][] = [];
+      const open = new Map<string, Delivery[]>();
       for (const delivery of candidates) {
         if (this.#inflight.has(delivery.id) || this.#busyKeys.has(delivery.key) || endedMeanwhile.has(delivery.id)) continue;
-        if (this.#inflight.size < capacity) this.#launch(delivery);
-        else unneeded.push(delivery.id);
+        // `due` hands out one message per key, but a key may come back in the same answer on a shared outbox.
+        if (flights.some((flight) => flight.some((other) => other.key === delivery.key))) {
+          unneeded.push(delivery.id);
+          continue;
+        }
+        const batch = this.#batchHandlers.has(delivery.kind) ? open.get(delivery.kind) : undefined;
+        if (batch !== undefined && batch.length < sizeOf(delivery.kind)) {
+          batch.push(delivery);
+          continue;
+        }
+        const batchable = this.#batchHandlers.has(delivery.kind);
+        const kindFlights = (this.#kindFlights.get(delivery.kind) ?? 0) + flights.filter((flight) => flight[0]?.kind === delivery.kind).length;
+        if (flights.length >= free || (batchable && kindFlights >= Math.max(1, this.#options.batchFlights ?? 2))) {
+          unneeded.push(delivery.id);
+          continue;
+        }
+        const flight = [delivery];
+        flights.push(flight);
+        if (this.#batchHandlers.has(delivery.kind)) open.set(delivery.kind, flight);
       }
+      for (const flight of flights) this.#launch(flight);
     } finally {
       this.#endedWatchers.delete(endedMeanwhile);
     }
@@ -285,7 +365,7 @@ export class DeliveryService {
       this.#schedule((this.#breaker.reopensAt() ?? now) - now);
       return;
     }
-    if (this.#inflight.size >= this.#capacity(state)) return; // a finishing delivery wakes the worker
+    if (this.#flights >= this.#capacity(state)) return; // a finishing delivery wakes the worker
     const next = await this.outbox.nextDueAt();
     // Other instances accept messages too, and may die holding some: a shared outbox is polled.
     const ceiling = this.outbox.shared ? SHARED_POLL_MS : Number.POSITIVE_INFINITY;
@@ -297,9 +377,13 @@ export class DeliveryService {
     this.#schedule(Math.min(ceiling, next > now ? next - now : 1_000));
   }
 
-  #launch(delivery: Delivery): void {
+  #launch(flight: readonly Delivery[]): void {
     const controller = new AbortController();
-    this.#busyKeys.add(delivery.key);
+    for (const delivery of flight) this.#busyKeys.add(delivery.key);
+    this.#flights += 1;
+    const kind = (flight[0] as Delivery).kind;
+    const batched = this.#batchHandlers.has(kind);
+    if (batched) this.#kindFlights.set(kind, (this.#kindFlights.get(kind) ?? 0) + 1);
     // On a shared outbox the claim runs out after leaseMs; a delivery that takes longer (a bulk import,
     // a slow FHIR server) keeps it, or another instance would deliver the same message meanwhile.
     const leaseMs = this.outbox.leaseMs;
@@ -307,21 +391,35 @@ export class DeliveryService {
       leaseMs === undefined
         ? undefined
         : setInterval(() => {
-            this.outbox.renew(delivery.id, this.#now()).catch((error: unknown) => this.#log.warn({ err: error, deliveryId: delivery.id }, 'delivery: could not renew the claim'));
+            for (const delivery of flight) {
+              this.outbox.renew(delivery.id, this.#now()).catch((error: unknown) => this.#log.warn({ err: error, deliveryId: delivery.id }, 'delivery: could not renew the claim'));
+            }
           }, Math.max(10, Math.floor(leaseMs / 3)));
-    const promise = this.#attempt(delivery, controller.signal)
+    const first = flight[0] as Delivery;
+    const ended = new Map<string, { outcome: DeliveryOutcome; status?: number }>();
+    const attempt = async (): Promise<AttemptOutcomes> => {
+      await (batched ? this.#attemptBatch(flight, controller.signal, ended) : this.#attempt(first, controller.signal, ended));
+      return ended;
+    };
+    const observed = this.#observers.reduceRight<() => Promise<AttemptOutcomes>>((inner, observer) => () => observer.attempt(flight, inner), attempt);
+    const promise = observed()
+      .then(() => undefined)
       .catch((error: unknown) => {
-        this.#log.error({ err: error, deliveryId: delivery.id }, 'delivery: could not record the outcome of an attempt');
+        this.#log.error({ err: error, deliveryIds: flight.map((delivery) => delivery.id) }, 'delivery: could not record the outcome of an attempt');
       })
       .finally(() => {
         clearInterval(renewal);
-        for (const watcher of this.#endedWatchers) watcher.add(delivery.id);
-        this.#inflight.delete(delivery.id);
-        this.#busyKeys.delete(delivery.key);
-        this.#notify(delivery.id);
+        this.#flights -= 1;
+        if (batched) this.#kindFlights.set(kind, (this.#kindFlights.get(kind) ?? 1) - 1);
+        for (const delivery of flight) {
+          for (const watcher of this.#endedWatchers) watcher.add(delivery.id);
+          this.#inflight.delete(delivery.id);
+          this.#busyKeys.delete(delivery.key);
+          this.#notify(delivery.id);
+        }
         this.#kick();
       });
-    this.#inflight.set(delivery.id, { promise, controller });
+    for (const delivery of flight) this.#inflight.set(delivery.id, { promise, controller });
   }
 
   #backoff(attempts: number): number {
@@ -329,42 +427,125 @@ export class DeliveryService {
     return Math.round(exponential * (0.5 + Math.random() / 2));
   }
 
-  async #attempt(delivery: Delivery, signal: AbortSignal): Promise<void> {
+  async #attempt(delivery: Delivery, signal: AbortSignal, ended: Ended): Promise<void> {
     await this.outbox.startAttempt(delivery.id, this.#now());
-    const attempts = delivery.attempts + 1;
-    const log = { deliveryId: delivery.id, kind: delivery.kind, attempts, requestId: delivery.requestId };
     const handler = this.#handlers.get(delivery.kind);
     try {
       if (!handler) throw new Error(`no delivery handler for messages of kind "${delivery.kind}"`);
-      const answer = await handler(delivery, { signal, ...(delivery.requestId !== undefined ? { requestId: delivery.requestId } : {}) });
+      const answer = await handler(delivery, this.#contextOf(delivery, signal));
       this.#breaker.success();
-      await this.outbox.markDelivered(delivery.id, answer, this.#now());
-      if (attempts > 1) this.#log.info(log, 'delivery: delivered after retries');
+      await this.#delivered(delivery, answer, ended);
     } catch (error) {
       if (signal.aborted) {
-        await this.outbox.release(delivery.id);
-        this.#log.warn(log, 'delivery: interrupted by the shutdown; stays pending for the next start');
+        await this.#interrupted([delivery], ended);
         return;
       }
-      const failure = this.#failureOf(error);
-      const now = this.#now();
-      if (failure.serverDown) this.#breaker.serverFailure(now);
-      else this.#breaker.success(); // the server answered: it is up
-      const recorded: DeliveryError = {
-        status: failure.status,
-        message: failure.message,
-        outcome: failure.outcome,
-        ...(failure.serverOutcome !== undefined ? { serverOutcome: failure.serverOutcome } : {}),
-      };
-      const { maxAttempts } = this.#options;
-      if (failure.transient && (maxAttempts === 0 || attempts < maxAttempts)) {
-        const delay = this.#backoff(attempts);
-        await this.outbox.markRetry(delivery.id, recorded, now + delay);
-        this.#log.warn({ ...log, status: failure.status, error: failure.message, retryInMs: delay, breaker: this.#breaker.state(now) }, 'delivery: transient failure, will retry');
-      } else {
-        await this.outbox.markDead(delivery.id, recorded, now);
-        this.#log.error({ ...log, status: failure.status, error: failure.message }, 'delivery: dead letter (permanent failure or attempts exhausted)');
+      await this.#failed(delivery, this.#judge(error), ended);
+    }
+  }
+
+  /** Several messages of one kind through its batch handler: one transaction for them all. */
+  async #attemptBatch(flight: readonly Delivery[], signal: AbortSignal, ended: Ended): Promise<void> {
+    // Asked for together, recorded together (the SQLite outbox commits them as one group).
+    await Promise.all(flight.map((delivery) => this.outbox.startAttempt(delivery.id, this.#now())));
+    await this.#deliverBatch(flight, signal, ended);
+  }
+
+  /**
+   * A refused batch is split in two, again and again, until the message at fault stands alone: one bad
+   * act never holds back the others. A batch that failed transiently is retried whole, later.
+   */
+  async #deliverBatch(batch: readonly Delivery[], signal: AbortSignal, ended: Ended): Promise<void> {
+    const first = batch[0] as Delivery;
+    const handler = this.#batchHandlers.get(first.kind) as BatchHandler;
+    let outcomes: readonly BatchOutcome[];
+    try {
+      outcomes = await handler(batch, this.#contextOf(first, signal));
+    } catch (error) {
+      if (signal.aborted) {
+        await this.#interrupted(batch, ended);
+        return;
       }
+      const failure = this.#judge(error);
+      if (!failure.transient && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        this.#log.warn({ deliveryIds: batch.map((delivery) => delivery.id), status: failure.status, error: failure.message }, 'delivery: a batch was refused; splitting it to find the message at fault');
+        await Promise.all([this.#deliverBatch(batch.slice(0, half), signal, ended), this.#deliverBatch(batch.slice(half), signal, ended)]);
+        return;
+      }
+      for (const delivery of batch) await this.#failed(delivery, failure, ended);
+      return;
+    }
+    this.#breaker.success();
+    // Different keys: their records do not depend on one another, and go to the outbox together.
+    await Promise.all(
+      batch.map((delivery, index) => {
+        const outcome = outcomes[index] ?? { error: new Error('the batch handler gave no outcome for this message') };
+        return 'answer' in outcome ? this.#delivered(delivery, outcome.answer, ended) : this.#failed(delivery, this.#judge(outcome.error), ended);
+      }),
+    );
+  }
+
+  #contextOf(delivery: Delivery, signal: AbortSignal): DeliveryContext {
+    return { signal, ...(delivery.requestId !== undefined ? { requestId: delivery.requestId } : {}) };
+  }
+
+  #logOf(delivery: Delivery): object {
+    return { deliveryId: delivery.id, kind: delivery.kind, attempts: delivery.attempts + 1, requestId: delivery.requestId };
+  }
+
+  async #delivered(delivery: Delivery, answer: Answer, ended: Ended): Promise<void> {
+    try {
+      await this.outbox.markDelivered(delivery.id, answer, this.#now(), delivery.payload);
+    } catch (error) {
+      // Written to the FHIR store, but the record of it (and the delivered hooks' work, in the same local
+      // transaction: the indicators projection) rolled back: the message stays pending and goes again,
+      // later; its writes are conditional, so the store ends the same.
+      const message = `written to the FHIR store, but not recorded as delivered: ${error instanceof Error ? error.message : String(error)}`;
+      const outcome = { resourceType: 'OperationOutcome' as const, issue: [{ severity: 'error' as const, code: 'transient' as const, diagnostics: message }] };
+      await this.#failed(delivery, { status: 503, message, outcome, transient: true, serverDown: false }, ended);
+      return;
+    }
+    ended.set(delivery.id, { outcome: 'delivered' });
+    if (delivery.attempts > 0) this.#log.info(this.#logOf(delivery), 'delivery: delivered after retries');
+  }
+
+  async #interrupted(deliveries: readonly Delivery[], ended: Ended): Promise<void> {
+    for (const delivery of deliveries) {
+      await this.outbox.release(delivery.id);
+      ended.set(delivery.id, { outcome: 'interrupted' });
+      this.#log.warn(this.#logOf(delivery), 'delivery: interrupted by the shutdown; stays pending for the next start');
+    }
+  }
+
+  /** The failure of an error, counted by the circuit breaker. */
+  #judge(error: unknown): Failure {
+    const failure = this.#failureOf(error);
+    if (failure.serverDown) this.#breaker.serverFailure(this.#now());
+    else this.#breaker.success(); // the server answered: it is up
+    return failure;
+  }
+
+  async #failed(delivery: Delivery, failure: Failure, ended: Ended): Promise<void> {
+    const now = this.#now();
+    const attempts = delivery.attempts + 1;
+    const log = this.#logOf(delivery);
+    const recorded: DeliveryError = {
+      status: failure.status,
+      message: failure.message,
+      outcome: failure.outcome,
+      ...(failure.serverOutcome !== undefined ? { serverOutcome: failure.serverOutcome } : {}),
+    };
+    const { maxAttempts } = this.#options;
+    if (failure.transient && (maxAttempts === 0 || attempts < maxAttempts)) {
+      const delay = this.#backoff(attempts);
+      await this.outbox.markRetry(delivery.id, recorded, now + delay);
+      ended.set(delivery.id, { outcome: 'retry', status: failure.status });
+      this.#log.warn({ ...log, status: failure.status, error: failure.message, retryInMs: delay, breaker: this.#breaker.state(now) }, 'delivery: transient failure, will retry');
+    } else {
+      await this.outbox.markDead(delivery.id, recorded, now);
+      ended.set(delivery.id, { outcome: 'dead', status: failure.status });
+      this.#log.error({ ...log, status: failure.status, error: failure.message }, 'delivery: dead letter (permanent failure or attempts exhausted)');
     }
   }
 

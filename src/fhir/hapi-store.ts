@@ -1,6 +1,7 @@
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import type { FhirResource, SearchParams as KitSearchParams } from 'fhir-kit-client';
+import { CreationGuard } from './creation-guard.ts';
 import { FhirStoreError, kindOfStatus, outcomeText } from './errors.ts';
 import type { CallContext, FhirStore, ReadyState, SearchParams } from './store.ts';
 
@@ -58,7 +59,7 @@ function toStoreError(error: unknown, what: string, timedOut: boolean): FhirStor
 
 /**
  * HAPI over HTTP, through fhir-kit-client on the process's undici dispatcher (a keep-alive pool set up
- * by main.ts). Every call carries X-Request-ID and a deadline; searches ask HAPI not to answer from its
+ * by main.ts). Every call carries X-Request-ID (and traceparent, tracing on) and a deadline; searches ask HAPI not to answer from its
  * 60-second search cache, so that a client reads its own writes.
  */
 export class HapiStore implements FhirStore {
@@ -66,6 +67,8 @@ export class HapiStore implements FhirStore {
   readonly location: string;
   readonly #client: Client;
   readonly #options: HapiStoreOptions;
+  /** Transactions that may create the same resource are not sent together (creation-guard.ts). */
+  readonly #creations = new CreationGuard();
 
   constructor(options: HapiStoreOptions) {
     this.#options = options;
@@ -74,7 +77,9 @@ export class HapiStore implements FhirStore {
   }
 
   async transaction(bundle: Bundle, ctx: CallContext = {}): Promise<Bundle> {
-    return this.#call('write', 'transaction', ctx, (options) => this.#client.transaction({ body: bundle as unknown as FhirResource, options })) as Promise<Bundle>;
+    return this.#creations.run(bundle, () =>
+      this.#call('write', 'transaction', ctx, (options) => this.#client.transaction({ body: bundle as unknown as FhirResource, options })),
+    ) as Promise<Bundle>;
   }
 
   async read<T extends Resource>(type: ResourceType, id: string, ctx: CallContext = {}): Promise<T | undefined> {
@@ -141,7 +146,10 @@ export class HapiStore implements FhirStore {
   ): Promise<unknown> {
     const headers: Record<string, string> = { accept: 'application/fhir+json' };
     if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId;
+    if (ctx.traceParent !== undefined) headers.traceparent = ctx.traceParent;
     if (effect === 'read') headers['cache-control'] = 'no-cache';
+    // A write's answer is a status line per entry: compressing it costs both sides more CPU than it saves.
+    else headers['accept-encoding'] = 'identity';
     const backoffMs = this.#options.backoffMs ?? 200;
     for (let attempt = 0; ; attempt++) {
       const deadline = AbortSignal.timeout(this.#options.timeoutMs);

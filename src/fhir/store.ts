@@ -4,6 +4,8 @@ import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
 export interface CallContext {
   readonly requestId?: string;
   readonly signal?: AbortSignal;
+  /** The W3C trace context of the call (`traceparent`, tracing on): HAPI's logs and traces join ours. */
+  readonly traceParent?: string;
 }
 
 export type SearchParams = Readonly<Record<string, string | readonly string[]>>;

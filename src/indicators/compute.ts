@@ -22,14 +22,16 @@
 // progress) would match every later window, so activity counts finished acts only, which have an end.
 import type { Consent, Encounter, HealthcareService, Observation, Organization, PractitionerRole, Resource, ResourceType } from '@medplum/fhirtypes';
 import type { FhirStore, SearchParams } from '../fhir/index.ts';
-import { actTypeCodings, INCIDENT_EFFECT_SYSTEM, INCIDENT_TYPE_SYSTEM, PARTICIPANT_CODING, PARTICIPANT_ROLE_SYSTEM, PROFESSION_CODE, REPORT_LOINC, tokenQuery, V3_ACT_CODE } from '../mapping/act-coding.ts';
+import { actTypeCodings, INCIDENT_EFFECT_SYSTEM, INCIDENT_TYPE_SYSTEM, PARTICIPANT_CODING, PARTICIPANT_ROLE_SYSTEM, PROFESSION_CODE, REPORT_LOINC, V3_ACT_CODE } from '../mapping/act-coding.ts';
+import { tokenQuery } from '../mapping/keys.ts';
 import { FINESS_SYSTEM } from '../mapping/fr-core.ts';
 import { CODE_SETS } from '../mapping/codes/index.ts';
 import { ACT_TYPES, INCIDENT_TYPES, PROFESSIONS, TELEMEDICINE_ACT_TYPES } from '../model/act.ts';
 import type { ActType, IncidentType, Profession } from '../model/act.ts';
 import { PROFESSION_LABELS } from './definitions.ts';
+import { departmentLabel, departmentOfFiness, regionLabel, regionOf } from './geo.ts';
 
-export const GROUP_BY = ['none', 'structure', 'department', 'specialty'] as const;
+export const GROUP_BY = ['none', 'structure', 'department', 'region', 'specialty'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface IndicatorQuery {
@@ -40,8 +42,14 @@ export interface IndicatorQuery {
   readonly groupBy?: GroupBy;
   /** Only the structures of this department (2 characters, 3 overseas: 75, 2A, 974). */
   readonly department?: string;
+  /** Only the structures of this region (INSEE code: 11, 94, 04…). */
+  readonly region?: string;
   /** Only these structures (FINESS numbers). */
   readonly finess?: readonly string[];
+  /** Only acts of this type (the projection only: the reference answers without it). */
+  readonly actType?: ActType;
+  /** Only acts with a participant of this profession (the projection only). */
+  readonly profession?: Profession;
 }
 
 export interface MonthCounts {
@@ -78,6 +86,8 @@ export interface IndicatorSet {
   readonly finishedWithoutReport: number | null;
   readonly reportsWithoutAuthor: number | null;
   readonly offers: OfferIndicators | null;
+  /** Distinct patients with a finished télésurveillance act in the 6 months before the period's end (roadmap). */
+  readonly patientsTelesurveillance6Months: number;
 }
 
 export interface IndicatorGroup {
@@ -107,11 +117,6 @@ export interface ComputeOptions {
   readonly requestId?: string;
 }
 
-/** The department of a FINESS: 2A/2B for Corsica, 3 digits overseas (97x), else its first two digits. */
-export function departmentOfFiness(finess: string): string {
-  if (/^97/.test(finess)) return finess.slice(0, 3);
-  return finess.slice(0, 2);
-}
 
 // --- the searches ------------------------------------------------------------------------------------
 
@@ -270,7 +275,15 @@ function emptySet(withMonths: readonly { month: string }[] | undefined, related:
     finishedWithoutReport: related ? 0 : null,
     reportsWithoutAuthor: related ? 0 : null,
     offers: offers ? { total: 0, withTelehealthReception: 0, fillRate: null, structuresWithTelehealthOffer: 0 } : null,
+    patientsTelesurveillance6Months: 0,
   };
+}
+
+/** The 6 months before the period's end: the window of the télésurveillance file active list. */
+export function sixMonthsBefore(to: string): Window {
+  const date = new Date(`${to}T00:00:00Z`);
+  date.setUTCMonth(date.getUTCMonth() - 6);
+  return { from: date.toISOString().slice(0, 10), to };
 }
 
 async function byKeys<K extends string>(keys: readonly K[], count: (key: K) => Promise<number>): Promise<Record<K, number>> {
@@ -395,8 +408,8 @@ interface OfferTally {
   telehealth: number;
 }
 
-const RECEPTION_SET = new Set(RECEPTION_CODINGS.map((c) => `${c.system}|${c.code}`));
-const ANY_TELEHEALTH_SET = new Set(ANY_TELEHEALTH_CODINGS.map((c) => `${c.system}|${c.code}`));
+export const RECEPTION_SET: ReadonlySet<string> = new Set(RECEPTION_CODINGS.map((c) => `${c.system}|${c.code}`));
+export const ANY_TELEHEALTH_SET: ReadonlySet<string> = new Set(ANY_TELEHEALTH_CODINGS.map((c) => `${c.system}|${c.code}`));
 
 /**
  * The active offers counted per structure (providedBy), from one paged search: what the three offer
@@ -503,6 +516,12 @@ async function indicatorSet(searcher: Searcher, shared: Shared, window: Window, 
         ? withoutAuthor({})
         : Promise.all(scope.orgRefs.map((ref) => withoutAuthor({ 'encounter:Encounter.service-provider': ref }))).then((counts) => counts.reduce((a, b) => a + b, 0));
   const offers = !withOffers ? null : group.orgRefs === undefined ? offerIndicators(searcher) : offersOf(shared, group.orgRefs);
+  const monitored = distinctReferences<Encounter>(
+    searcher,
+    'Encounter',
+    { ...acts, ...typeTokens(['telesurveillance']), date: dateWindow(sixMonthsBefore(window.to)), _elements: 'subject' },
+    (e) => e.subject?.reference,
+  );
 
   const byType = await actsByType;
   const incidents = incidentsByType === null ? null : await incidentsByType;
@@ -524,6 +543,7 @@ async function indicatorSet(searcher: Searcher, shared: Shared, window: Window, 
     finishedWithoutReport: withReport === null ? null : Math.max(0, total - withReport),
     reportsWithoutAuthor: await reportsWithoutAuthor,
     offers: await offers,
+    patientsTelesurveillance6Months: await monitored,
   };
 }
 
@@ -548,6 +568,7 @@ async function structures(searcher: Searcher, shared: Shared, query: IndicatorQu
     if (finess === undefined || organization.id === undefined) return;
     if (wanted !== undefined && !wanted.has(finess)) return;
     if (query.department !== undefined && departmentOfFiness(finess) !== query.department) return;
+    if (query.region !== undefined && regionOf(departmentOfFiness(finess))?.code !== query.region) return;
     out.push({ reference: `Organization/${organization.id}`, finess, ...(organization.name === undefined ? {} : { name: organization.name }) });
   });
   return out.sort((a, b) => (a.finess < b.finess ? -1 : a.finess > b.finess ? 1 : 0));
@@ -563,8 +584,8 @@ export async function computeIndicators(store: FhirStore, query: IndicatorQuery,
   const searcher = new Searcher(store, options);
   const window = { from: query.from, to: query.to };
   const groupBy = query.groupBy ?? 'none';
-  const filtered = query.department !== undefined || query.finess !== undefined;
-  const needStructures = filtered || groupBy === 'structure' || groupBy === 'department';
+  const filtered = query.department !== undefined || query.region !== undefined || query.finess !== undefined;
+  const needStructures = filtered || groupBy === 'structure' || groupBy === 'department' || groupBy === 'region';
   const shared: Shared = { activity: activityOf(searcher, window), offers: needStructures ? offersByOrganization(searcher) : undefined };
   const known = needStructures ? await structures(searcher, shared, query) : [];
   const base: Scope = filtered ? { orgRefs: known.map((s) => s.reference) } : {};
@@ -573,13 +594,15 @@ export async function computeIndicators(store: FhirStore, query: IndicatorQuery,
   let candidates: { key: string; label: string; scope: Scope }[] = [];
   if (groupBy === 'structure') {
     candidates = known.map((s) => ({ key: s.finess, label: s.name ?? s.finess, scope: { orgRefs: [s.reference] } }));
-  } else if (groupBy === 'department') {
-    const byDepartment = new Map<string, string[]>();
+  } else if (groupBy === 'department' || groupBy === 'region') {
+    const keyOf = (finess: string) => (groupBy === 'department' ? departmentOfFiness(finess) : (regionOf(departmentOfFiness(finess))?.code ?? ''));
+    const byKey = new Map<string, string[]>();
     for (const s of known) {
-      const department = departmentOfFiness(s.finess);
-      byDepartment.set(department, [...(byDepartment.get(department) ?? []), s.reference]);
+      const key = keyOf(s.finess);
+      if (key !== '') byKey.set(key, [...(byKey.get(key) ?? []), s.reference]);
     }
-    candidates = [...byDepartment.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, orgRefs]) => ({ key, label: `Département ${key}`, scope: { orgRefs } }));
+    const labelOf = groupBy === 'department' ? departmentLabel : regionLabel;
+    candidates = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, orgRefs]) => ({ key, label: labelOf(key), scope: { orgRefs } }));
   } else if (groupBy === 'specialty') {
     candidates = PROFESSIONS.map((p) => ({ key: p, label: PROFESSION_LABELS[p], scope: { ...base, profession: p } }));
   }

@@ -1,13 +1,10 @@
-// The indicators as CSV (RFC 4180: comma, CRLF, quotes when needed), one value per row with French
-// column names, so that a spreadsheet can pivot them: overall first, then each group.
+// The indicators as CSV, one value per row with French column names, so that a spreadsheet can pivot
+// them: overall first, then each group; with the previous period beside each value when compared.
 import type { IndicatorReport, IndicatorSet } from './compute.ts';
+import { change } from './comparison.ts';
+import type { ComparedReport } from './comparison.ts';
 
 export const CSV_HEADER = ['debut', 'fin_exclue', 'regroupement', 'groupe', 'libelle_groupe', 'indicateur', 'detail', 'valeur'] as const;
-
-function field(value: string | number): string {
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 /** `[indicator, detail, value]` rows of one set; indicators that are not computable (null) are left out. */
 export function rowsOf(set: IndicatorSet): [string, string, number][] {
@@ -39,14 +36,48 @@ export function rowsOf(set: IndicatorSet): [string, string, number][] {
   return rows;
 }
 
-export function toCsv(report: IndicatorReport): string {
-  const lines = [CSV_HEADER.join(',')];
-  const push = (groupBy: string, key: string, label: string, set: IndicatorSet) => {
+/** Rows that are rates (0–1), written as percentages in French. */
+const RATES = new Set(['taux_remplissage_telesante_ror']);
+
+export interface CsvOptions {
+  /**
+   * 'fr': what French Excel opens as columns: `;` separator, decimal comma, rates as "33,33 %", UTF-8
+   * with a byte order mark (without it Excel reads the accents as Windows-1252). Otherwise RFC 4180.
+   */
+  readonly locale?: 'fr' | 'en';
+}
+
+function frenchNumber(value: number, rate: boolean): string {
+  const n = rate ? Math.round(value * 10_000) / 100 : Math.round(value * 100) / 100;
+  return `${String(n).replace('.', ',')}${rate ? ' %' : ''}`;
+}
+
+export function toCsv(report: IndicatorReport | ComparedReport, options: CsvOptions = {}): string {
+  const french = options.locale === 'fr';
+  const separator = french ? ';' : ',';
+  const field = (value: string | number): string => {
+    const text = String(value);
+    return text.includes(separator) || /["\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const previous = 'previous' in report ? report.previous : undefined;
+  const header = previous === undefined ? [...CSV_HEADER] : [...CSV_HEADER, 'valeur_precedente', 'evolution', 'evolution_pct'];
+  const lines = [header.join(separator)];
+  const number = (value: number, rate: boolean) => (french ? frenchNumber(value, rate) : String(rate ? value : Math.round(value * 10_000) / 10_000));
+  const push = (groupBy: string, key: string, label: string, set: IndicatorSet, before: IndicatorSet | undefined) => {
+    const earlier = before === undefined ? undefined : new Map(rowsOf(before).map(([indicator, detail, value]) => [`${indicator}|${detail}`, value]));
     for (const [indicator, detail, value] of rowsOf(set)) {
-      lines.push([report.from, report.to, groupBy, key, label, indicator, detail, value].map(field).join(','));
+      const rate = RATES.has(indicator);
+      const cells: (string | number)[] = [report.from, report.to, groupBy, key, label, indicator, detail, number(value, rate)];
+      if (previous !== undefined) {
+        // A month of the period has no month "before" in the same row: its comparison is left empty.
+        const then = /^\d{4}-\d{2}/.test(detail) ? undefined : (earlier?.get(`${indicator}|${detail}`) ?? (before === undefined ? 0 : undefined));
+        const delta = change(value, then);
+        cells.push(then === undefined ? '' : number(then, rate), delta === undefined ? '' : number(delta.delta, rate), delta?.percent === undefined ? '' : number(delta.percent, false));
+      }
+      lines.push(cells.map(field).join(separator));
     }
   };
-  push('ensemble', '', 'Ensemble', report.overall);
-  for (const group of report.groups) push(report.groupBy, group.key, group.label, group.indicators);
-  return `${lines.join('\r\n')}\r\n`;
+  push('ensemble', '', 'Ensemble', report.overall, previous?.overall);
+  for (const group of report.groups) push(report.groupBy, group.key, group.label, group.indicators, previous === undefined ? undefined : previous.groups[group.key]);
+  return `${french ? '\uFEFF' : ''}${lines.join('\r\n')}\r\n`;
 }

@@ -10,6 +10,9 @@ import type { IndicatorId } from './definitions.ts';
 export const MEASURE_POPULATION = 'http://terminology.hl7.org/CodeSystem/measure-population';
 export const STRATIFIER_SYSTEM = 'https://telesante-fhir.fr/fhir/CodeSystem/telesante-indicator-stratifier';
 
+/** INSEE's code of the regions (code officiel géographique). */
+export const REGION_SYSTEM = 'https://www.insee.fr/fr/information/2560452/region';
+
 type Value = { readonly count: number } | { readonly numerator: number; readonly denominator: number };
 
 /** The value of an indicator in a set of indicators, or undefined when it is not computable there. */
@@ -66,6 +69,7 @@ function stratifier(code: string, display: string, strata: readonly { key: strin
 const GROUP_STRATIFIER = {
   structure: ['structure', 'Structure (FINESS)'],
   department: ['departement', 'Département'],
+  region: ['region', 'Région'],
   specialty: ['profession', 'Profession des participants'],
 } as const;
 
@@ -88,15 +92,24 @@ export function toMeasureReport(id: IndicatorId, report: IndicatorReport, date: 
   if (id === 'incidents-techniques' && overall.incidentsByType !== null) {
     stratifiers.push(stratifier('type-incident', "Type d'incident", Object.entries(overall.incidentsByType).map(([key, count]) => ({ key, value: { count } }))));
   }
-  if (report.groupBy !== 'none') {
+  if (report.groupBy !== 'none' && report.groupBy !== 'region') {
     const [code, display] = GROUP_STRATIFIER[report.groupBy];
     stratifiers.push(stratifier(code, display, report.groups.map((g) => ({ key: g.key, label: g.label, value: valueOf(id, g.indicators) }))));
   }
+  const indicator = { system: 'https://telesante-fhir.fr/fhir/CodeSystem/telesante-indicator', code: id, display: INDICATOR_LABELS[id] };
   const group: MeasureReportGroup = {
-    code: { coding: [{ system: 'https://telesante-fhir.fr/fhir/CodeSystem/telesante-indicator', code: id, display: INDICATOR_LABELS[id] }], text: INDICATOR_LABELS[id] },
+    code: { coding: [indicator], text: INDICATOR_LABELS[id] },
     ...populationsOf(value),
     ...(stratifiers.length > 0 ? { stratifier: stratifiers } : {}),
   };
+  // By region, the agency's own scope: one group per region after the whole (a region reads its group).
+  const regions: MeasureReportGroup[] =
+    report.groupBy !== 'region'
+      ? []
+      : report.groups.flatMap((g) => {
+          const v = valueOf(id, g.indicators);
+          return v === undefined ? [] : [{ code: { coding: [indicator, { system: REGION_SYSTEM, code: g.key, display: g.label }], text: `${INDICATOR_LABELS[id]} — ${g.label}` }, ...populationsOf(v) }];
+        });
   return {
     resourceType: 'MeasureReport',
     status: 'complete',
@@ -104,7 +117,7 @@ export function toMeasureReport(id: IndicatorId, report: IndicatorReport, date: 
     measure: measureUrl(id),
     date,
     period: { start: report.from, end: periodEnd(report.to) },
-    group: [group],
+    group: [group, ...regions],
   };
 }
 

@@ -3,7 +3,7 @@
 // Errors answer 422; warnings travel with the 2xx answer.
 import type { ErrorObject } from 'ajv';
 import { checkIns, type FindingField } from '../ins/index.ts';
-import { ACT_SCHEMA, MEDICAL_PROFESSIONS, TELEMEDICINE_ACT_TYPES, type Act, type ActIssue, type ActProfessional } from '../model/act.ts';
+import { ACT_REPORT_SCHEMA, ACT_SCHEMA, MAX_ATTACHMENT_BASE64_LENGTH, MAX_ATTACHMENT_BYTES, MEDICAL_PROFESSIONS, TELEMEDICINE_ACT_TYPES, type Act, type ActIssue, type ActProfessional, type ActReport } from '../model/act.ts';
 import { BILLING_ACTS } from './act-coding.ts';
 import { finessKeyValid, rppsKeyValid } from './offer-check.ts';
 import { toFrCorePatient } from './patient.ts';
@@ -209,10 +209,14 @@ export function checkAct(act: Act, options: ActCheckOptions = {}): ActIssue[] {
 
 export type ActValidation =
   | { readonly ok: true; readonly act: Act; readonly warnings: readonly ActIssue[] }
-  /** 400 when the body breaks the schema, 422 when only business rules are broken. */
-  | { readonly ok: false; readonly status: 400 | 422; readonly issues: readonly ActIssue[] };
+  /** 400 when the body breaks the schema, 413 when an attachment passes the cap, 422 when only business rules are broken. */
+  | { readonly ok: false; readonly status: 400 | 413 | 422; readonly issues: readonly ActIssue[] };
 
 const schemaValidator = strictValidator(ACT_SCHEMA);
+const reportValidator = strictValidator(ACT_REPORT_SCHEMA);
+
+const isBase64Field = (error: ErrorObject): boolean => /\/(?:pdfBase64|dataBase64)$/.test(error.instancePath);
+const MEBIBYTES = MAX_ATTACHMENT_BYTES / 1024 / 1024;
 
 /** `/performers/1/rpps` → `performers[1].rpps`. */
 function fieldOf(pointer: string, extra?: string): string {
@@ -237,6 +241,12 @@ function schemaIssue(error: ErrorObject): ActIssue {
       return issue('ACT_SCHEMA', fieldOf(error.instancePath), `Valeur non admise ; valeurs possibles : ${(params.allowedValues as unknown[]).join(', ')}.`);
     case 'pattern':
       return issue('ACT_SCHEMA', fieldOf(error.instancePath), `Format non admis (${String(params.pattern)}).`);
+    case 'maxLength':
+      return isBase64Field(error)
+        ? issue('ACT_SCHEMA', fieldOf(error.instancePath), `Pièce trop volumineuse : au plus ${MEBIBYTES} Mio par pièce (${MAX_ATTACHMENT_BASE64_LENGTH} caractères en base64).`)
+        : issue('ACT_SCHEMA', fieldOf(error.instancePath), `Au plus ${String(params.limit)} caractères.`);
+    case 'format':
+      return issue('ACT_SCHEMA', fieldOf(error.instancePath), 'Base64 standard attendu (RFC 4648 : A-Z, a-z, 0-9, +, /, complété par =, sans retour à la ligne).');
     case 'oneOf':
       return issue('ACT_SCHEMA', fieldOf(error.instancePath), 'Donnez le compte rendu soit en texte (text), soit en PDF (pdfBase64), pas les deux.');
     default:
@@ -248,12 +258,23 @@ function schemaIssue(error: ErrorObject): ActIssue {
  * The whole check of a request body: ACT_SCHEMA (strict Ajv, all errors), then checkAct. 400 for a
  * malformed body, 422 for a broken business rule; warnings come back with an accepted act.
  */
+function schemaFailure(all: readonly ErrorObject[]): { ok: false; status: 400 | 413; issues: ActIssue[] } {
+  // oneOf failures also report the failing branches' `required`: keep the clearer oneOf message only.
+  const errors = all.filter((e) => !e.schemaPath.includes('/oneOf/'));
+  const tooLarge = errors.some((error) => error.keyword === 'maxLength' && isBase64Field(error));
+  return { ok: false, status: tooLarge ? 413 : 400, issues: errors.map(schemaIssue) };
+}
+
+/** The check of a late or amended report (PUT …/report): ACT_REPORT_SCHEMA, with the same answers as an act's. */
+export function validateReport(body: unknown): { ok: true; report: ActReport } | { ok: false; status: 400 | 413; issues: readonly ActIssue[] } {
+  const validate = reportValidator();
+  return validate(body) ? { ok: true, report: body as ActReport } : schemaFailure(validate.errors ?? []);
+}
+
 export function validateAct(body: unknown, options: ActCheckOptions = {}): ActValidation {
   const validate = schemaValidator();
   if (!validate(body)) {
-    // oneOf failures also report the failing branches' `required`: keep the clearer oneOf message only.
-    const errors = (validate.errors ?? []).filter((e) => !e.schemaPath.includes('/oneOf/'));
-    return { ok: false, status: 400, issues: errors.map(schemaIssue) };
+    return schemaFailure(validate.errors ?? []);
   }
   const act = body as Act;
   const issues = checkAct(act, options);

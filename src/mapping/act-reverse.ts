@@ -114,7 +114,8 @@ function professionalOf(index: Index, reference: Reference | undefined): ActProf
   };
 }
 
-function patientOf(patient: Patient | undefined): ActPatient {
+/** The act's patient from its FR Core Patient; throws UnreadableActError without one or without an IPP. */
+export function patientOf(patient: Patient | undefined): ActPatient {
   if (patient === undefined) throw new UnreadableActError("Le patient de l'acte est introuvable.");
   const ids = patient.identifier ?? [];
   const insOids = new Set<string>(Object.values(INS_OIDS));
@@ -150,7 +151,8 @@ function patientOf(patient: Patient | undefined): ActPatient {
   };
 }
 
-function incidentOf(extension: Extension): ActIncident | undefined {
+/** An incident from our technical-incident extension; undefined when a part is missing or unknown. */
+export function incidentOf(extension: Extension): ActIncident | undefined {
   const type = oneOf<IncidentType>(INCIDENT_TYPES, sub(extension, 'type')?.valueCodeableConcept?.coding?.[0]?.code);
   const effect = oneOf<IncidentEffect>(INCIDENT_EFFECTS, sub(extension, 'effect')?.valueCodeableConcept?.coding?.[0]?.code);
   const time = sub(extension, 'time')?.valueDateTime;
@@ -272,7 +274,13 @@ export function actFromFhir(resources: readonly Resource[]): Act {
   const report = reportResource === undefined ? undefined : reportOf(index, reportResource, source, actId);
   const requests = resources
     .filter((r): r is MedicationRequest | ServiceRequest => (r.resourceType === 'MedicationRequest' || r.resourceType === 'ServiceRequest') && localId(r.identifier, source, `${actId}/prescription/`) !== undefined)
-    .sort((a, b) => positionOf(a, source, actId) - positionOf(b, source, actId));
+    // By position for those numbered by it, else by their own id: the same act reads the same whatever
+    // order the store answers in (HAPI's _revinclude order is not fixed).
+    .sort(
+      (a, b) =>
+        positionOf(a, source, actId) - positionOf(b, source, actId) ||
+        (localId(a.identifier, source, `${actId}/prescription/`) ?? '').localeCompare(localId(b.identifier, source, `${actId}/prescription/`) ?? ''),
+    );
   const prescriptions = requests.map((r) => prescriptionOf(index, r, source, actId, positionOf(r, source, actId), encounter.period?.end ?? encounter.period?.start)).filter((p): p is ActPrescription => p !== undefined);
   const incidents = (encounter.extension ?? [])
     .filter((e) => e.url === TECHNICAL_INCIDENT_EXTENSION)

@@ -42,7 +42,7 @@ import {
   type DaySlot,
 } from './offer-coding.ts';
 import { ADDRESS_INSEE_CODE } from './patient.ts';
-import { FINESS_SYSTEM, ID_NAT_PS_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
+import { FINESS_SYSTEM, ID_NAT_PS_SYSTEM, ID_NAT_ST_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
 
 /** The resources cannot make an offer (no HealthcareService, no organization, a required code missing). */
 export class UnreadableOfferError extends Error {
@@ -109,10 +109,13 @@ function siteOf(location: Location): OfferSite {
 
 function structureOf(organization: Organization): Offer['structure'] {
   const finess = organization.identifier?.find((i) => i.system === FINESS_SYSTEM);
+  // The ROR and FR Core also name a structure by its idNatSt: 1 + FINESS.
+  const idNatSt = organization.identifier?.find((i) => i.system === ID_NAT_ST_SYSTEM && i.value?.startsWith('1') === true)?.value?.slice(1);
   const ej = finess?.type?.coding?.some((c) => c.code === 'FINEJ') === true;
   const siret = organization.identifier?.find((i) => i.system === SIRENE_SYSTEM && (i.type?.coding?.some((c) => c.code === 'SIRET') ?? i.value?.length === 14));
-  if (finess?.value === undefined) throw new UnreadableOfferError(`Organization/${organization.id ?? '?'} has no FINESS identifier`);
-  return { finess: finess.value, finessType: ej ? 'EJ' : 'EG', name: organization.name ?? '', ...(siret?.value === undefined ? {} : { siret: siret.value }) };
+  const value = finess?.value ?? idNatSt;
+  if (value === undefined) throw new UnreadableOfferError(`Organization/${organization.id ?? '?'} has no FINESS identifier`);
+  return { finess: value, finessType: ej ? 'EJ' : 'EG', name: organization.name ?? '', ...(siret?.value === undefined ? {} : { siret: siret.value }) };
 }
 
 function channelOf(contact: ContactPoint): ContactChannel {

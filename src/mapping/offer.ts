@@ -18,7 +18,6 @@ import type {
   PractitionerRole,
   Resource,
 } from '@medplum/fhirtypes';
-import { createHash } from 'node:crypto';
 import type { CodeInput, Offer, OfferContact, OfferIssue, OfferProfessional, OfferSite } from '../model/offer.ts';
 import { CODE_SETS, type CodeSet } from './codes/index.ts';
 import { checkOffer } from './offer-check.ts';
@@ -49,6 +48,7 @@ import {
   compareSlots,
   type CodeOptions,
 } from './offer-coding.ts';
+import { identifierQuery, stableUuid } from './keys.ts';
 import { ADDRESS_INSEE_CODE, INSEE_COMMUNE_SYSTEM } from './patient.ts';
 import { FINESS_SYSTEM, FR_CORE_IDENTIFIER_TYPE, FR_CORE_PRACTITIONER, FR_CORE_PRACTITIONER_ROLE, ID_NAT_PS_SYSTEM, ID_NAT_ST_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
 
@@ -71,21 +71,9 @@ export class InvalidOfferError extends Error {
   }
 }
 
-// FHIR token search: `\`, `|`, `,` and `$` are escaped with a backslash, then the value is made safe for
-// a query string; `:` and `/` are legal there and kept readable.
-function tokenPart(value: string): string {
-  const escaped = value.replace(/[\\|,$]/g, (c) => `\\${c}`);
-  return encodeURIComponent(escaped).replace(/%3A/gi, ':').replace(/%2F/gi, '/');
-}
-
-/** `identifier=<system>|<value>`, escaped, for a search or a conditional write. */
-export function identifierSearch(system: string, value: string): string {
-  return `identifier=${tokenPart(system)}|${tokenPart(value)}`;
-}
-
 /** The search that finds the offer's HealthcareService: `HealthcareService?` + this. */
 export function offerSearch(identifiantOffre: string): string {
-  return identifierSearch(OFFER_IDENTIFIER_SYSTEM, identifiantOffre);
+  return identifierQuery(OFFER_IDENTIFIER_SYSTEM, identifiantOffre);
 }
 
 /**
@@ -102,15 +90,6 @@ export function offerReadSearch(identifiantOffre: string): string {
   ].join('&');
 }
 
-// A name-based UUID (version 5 layout over SHA-1) so that the same write always carries the same fullUrl.
-function stableUuid(name: string): string {
-  const hash = createHash('sha1').update(`telesante-fhir:${name}`).digest();
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
 interface Write<T extends Resource> {
   readonly resource: T;
   readonly url: string;
@@ -118,7 +97,7 @@ interface Write<T extends Resource> {
 }
 
 function write<T extends Resource>(resource: T, system: string, value: string): Write<T> {
-  const url = `${resource.resourceType}?${identifierSearch(system, value)}`;
+  const url = `${resource.resourceType}?${identifierQuery(system, value)}`;
   return { resource, url, fullUrl: stableUuid(url) };
 }
 
@@ -379,7 +358,7 @@ export function toOfferBundle(offer: Offer, options: OfferMappingOptions): Bundl
     }
   }
   for (const value of [...stale].sort()) {
-    entry.push({ request: { method: 'DELETE', url: `PractitionerRole?${identifierSearch(ROLE_IDENTIFIER_SYSTEM, value)}` } });
+    entry.push({ request: { method: 'DELETE', url: `PractitionerRole?${identifierQuery(ROLE_IDENTIFIER_SYSTEM, value)}` } });
   }
   return { resourceType: 'Bundle', type: 'transaction', entry };
 }

@@ -11,6 +11,7 @@ import {
   type Sex,
 } from '../ins/index.ts';
 import { FR_CORE_IDENTIFIER_TYPE, FR_CORE_PATIENT } from './fr-core.ts';
+import { identifierQuery } from './keys.ts';
 
 // Everything below is read from the FR Core 2.2.0-ballot-2 package (snapshots of fr-core-patient and
 // fr-core-patient-ins, the extensions and the code systems they bind).
@@ -180,17 +181,6 @@ function methodCollectionOf(input: PatientInput): Coding | undefined {
   return { system: METHOD_COLLECTION_SYSTEM, code, display: METHOD_COLLECTION[code] };
 }
 
-// FHIR token search: `\`, `|`, `,` and `$` are escaped with a backslash, then the value is made safe for
-// a query string; `:` and `/` are legal there and kept so that the key stays readable in logs of our own.
-function tokenPart(value: string): string {
-  const escaped = value.replace(/[\\|,$]/g, (c) => `\\${c}`);
-  return encodeURIComponent(escaped).replace(/%3A/gi, ':').replace(/%2F/gi, '/');
-}
-
-function identifierSearch(system: string, value: string): string {
-  return `identifier=${tokenPart(system)}|${tokenPart(value)}`;
-}
-
 function basePatient(input: PatientInput, profile: string, identifiers: Identifier[]): Patient {
   const { traits } = input;
   const extension: Extension[] = [];
@@ -225,7 +215,7 @@ export function toFrCorePatient(input: PatientInput, options: InsCheckOptions = 
       )
     : undefined;
   const decision = insExchangeDecision({ identityStatus: input.identityStatus, insCheck, traits });
-  const conditionalKey = identifierSearch(input.ipp.system, input.ipp.value);
+  const conditionalKey = identifierQuery(input.ipp.system, input.ipp.value);
 
   if (decision.allowed) {
     const identifiers = [insIdentifier(decision.kind, decision.ins), ippIdentifier(input.ipp)];
@@ -234,7 +224,7 @@ export function toFrCorePatient(input: PatientInput, options: InsCheckOptions = 
       insIncluded: true,
       insCheck,
       conditionalKey,
-      insSearch: identifierSearch(INS_OIDS[decision.kind], decision.ins),
+      insSearch: identifierQuery(INS_OIDS[decision.kind], decision.ins),
     };
   }
   const excluded: PatientMapping = {

@@ -79,8 +79,16 @@ export const DATE_PATTERN = '^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[0
 export const SOURCE_PATTERN = '^(?:urn:oid:[0-2](?:\\.(?:0|[1-9][0-9]*))+|urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|https?://[^\\s|]+)$';
 /** Ids we put into identifier values after `<actId>/`: no `/`, `|` or spaces, to keep the derived keys unambiguous. */
 export const LOCAL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
-/** Standard base64 (RFC 4648 §4), padded, no line breaks. */
-export const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
+/**
+ * The one cap on an attachment (a PDF report, a photo), decoded: the schema (in base64 characters), the
+ * FHIR validation (base64Binary) and the README say the same. 3 MiB keeps an act with one at its cap
+ * under the default body limit (BODY_LIMIT_BYTES, 5 MB).
+ */
+export const MAX_ATTACHMENT_BYTES = 3 * 1024 * 1024;
+/** The same cap as base64 characters (4 for every 3 bytes, padded). */
+export const MAX_ATTACHMENT_BASE64_LENGTH = 4 * Math.ceil(MAX_ATTACHMENT_BYTES / 3);
+/** Standard base64 (RFC 4648 §4), padded, no line breaks, at most the attachment cap: checked by a linear scan. */
+const base64Attachment = (description: string) => ({ type: 'string', minLength: 4, maxLength: MAX_ATTACHMENT_BASE64_LENGTH, format: 'base64', description: `${description} (au plus ${MAX_ATTACHMENT_BYTES / 1024 / 1024} Mio)` }) as const;
 export const BILLING_CODE_PATTERN = '^[A-Z0-9]{2,6}$';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, pattern: '\\S' }) as const;
@@ -150,7 +158,7 @@ const attachmentSchema = {
   required: ['contentType', 'dataBase64'],
   properties: {
     contentType: { type: 'string', enum: ['image/jpeg', 'image/png', 'application/pdf'] },
-    dataBase64: { type: 'string', minLength: 4, maxLength: 14_000_000, pattern: BASE64_PATTERN },
+    dataBase64: base64Attachment('Contenu en base64'),
     title: text(200),
   },
 } as const;
@@ -162,7 +170,7 @@ export const reportSchema = {
   properties: {
     id: { type: 'string', pattern: LOCAL_ID_PATTERN, description: 'Identifiant du compte rendu dans le DPI (sinon dérivé de son contenu)' },
     text: { type: 'string', minLength: 1, maxLength: 1_000_000, description: 'Compte rendu en texte' },
-    pdfBase64: { type: 'string', minLength: 4, maxLength: 14_000_000, pattern: BASE64_PATTERN, description: 'Compte rendu PDF en base64' },
+    pdfBase64: base64Attachment('Compte rendu PDF en base64'),
     title: text(200),
     authorRpps: { type: 'string', pattern: RPPS_PATTERN, description: "RPPS de l'auteur, l'un des professionnels de l'acte" },
     date: dateTime,

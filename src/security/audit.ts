@@ -45,10 +45,11 @@ function interactionOf(method: string, route: string): { subtype: string; action
   return { subtype: 'create', action: 'C' };
 }
 
-function outcomeOf(status: number): { outcome: AuditEvent['outcome']; outcomeDesc?: string } {
+/** The outcome of a request; a refused delivery says why in a few words (`refusal`). */
+function outcomeOf(status: number, refusal: string | undefined): { outcome: AuditEvent['outcome']; outcomeDesc?: string } {
   if (status < 400) return { outcome: '0' };
-  if (status < 500) return { outcome: '4', outcomeDesc: `HTTP ${status}` };
-  return { outcome: '8', outcomeDesc: `HTTP ${status}` };
+  const outcomeDesc = refusal === undefined ? `HTTP ${status}` : `HTTP ${status}: ${refusal}`;
+  return { outcome: status < 500 ? '4' : '8', outcomeDesc };
 }
 
 const systemObject: Coding = { system: ENTITY_TYPE, code: '2', display: 'System Object' };
@@ -80,6 +81,8 @@ export interface AuditInput {
   /** `Type/id` of the resources the write produced. */
   readonly references: readonly string[];
   readonly deliveryId?: string;
+  /** Why the FHIR server refused the write at its delivery (a short text of its OperationOutcome). */
+  readonly refusal?: string;
 }
 
 export function auditEventOf(input: AuditInput): AuditEvent {
@@ -119,7 +122,7 @@ export function auditEventOf(input: AuditInput): AuditEvent {
     subtype: [{ system: RESTFUL_INTERACTION, code: subtype }],
     action,
     recorded: input.recorded.toISOString(),
-    ...outcomeOf(status),
+    ...outcomeOf(status, input.refusal),
     agent: agents,
     source: { site: 'telesante-fhir', observer: { display: 'telesante-fhir' }, type: [{ system: SOURCE_TYPE, code: '4', display: 'Application Server' }] },
     entity,

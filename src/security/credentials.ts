@@ -6,11 +6,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
-import { AuthenticationFailed } from '../api/errors.ts';
+import { AuthenticationFailed } from '../problems.ts';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../config.ts';
 
-export const SCOPES = ['offers:write', 'offers:read', 'acts:write', 'acts:read', 'ins:check', 'deliveries:admin'] as const;
+export const SCOPES = ['offers:write', 'offers:read', 'acts:write', 'acts:read', 'acts:read:all', 'ins:check', 'fhir:validate', 'deliveries:admin', 'metrics:read'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Only asymmetric signatures: `none` and HMAC (which a public key would "verify") are refused. */
@@ -100,7 +100,7 @@ function claimFiness(payload: JWTPayload): string[] | undefined {
 }
 
 function reasonOf(error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return 'token expired';
+  if (error instanceof joseErrors.JWTExpired) return error.claim === 'iat' ? 'token issued longer ago than its maximum lifetime' : 'token expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `token claim "${error.claim}" rejected (${error.reason})`;
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return `token algorithm not allowed (accepted: ${TOKEN_ALGORITHMS.join(', ')})`;
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature does not verify';
@@ -115,6 +115,8 @@ export interface AuthenticatorOptions {
   readonly issuer?: string;
   readonly audience?: string;
   readonly clockSkewS: number;
+  /** Longest life of a token (exp − iat) and its oldest age (now − iat), in seconds. */
+  readonly maxTokenLifetimeS: number;
   readonly apiKeys: readonly ApiKey[];
 }
 
@@ -155,7 +157,7 @@ export class Authenticator {
   }
 
   async #byToken(token: string): Promise<Principal> {
-    const { jwks, issuer, audience, clockSkewS } = this.#options;
+    const { jwks, issuer, audience, clockSkewS, maxTokenLifetimeS } = this.#options;
     if (jwks === undefined || issuer === undefined || audience === undefined) throw new AuthenticationFailed('bearer tokens are not accepted here (no JWKS configured)', 'invalid_token');
     let payload: JWTPayload;
     try {
@@ -164,10 +166,16 @@ export class Authenticator {
         issuer,
         audience,
         clockTolerance: clockSkewS,
-        requiredClaims: ['exp', 'sub'],
+        // iat required: issued ahead of the clock beyond the skew, or longer ago than a token may live, is refused.
+        maxTokenAge: maxTokenLifetimeS,
+        requiredClaims: ['exp', 'sub', 'iat'],
       }));
     } catch (error) {
       throw new AuthenticationFailed(reasonOf(error), 'invalid_token');
+    }
+    // A token valid for a year is a password: none lives longer than the configured lifetime.
+    if ((payload.exp ?? 0) - (payload.iat ?? 0) > maxTokenLifetimeS + clockSkewS) {
+      throw new AuthenticationFailed(`token lifetime (exp - iat) longer than ${maxTokenLifetimeS} s`, 'invalid_token');
     }
     const clientClaim = [payload.client_id, payload.azp, payload.sub].find((value): value is string => typeof value === 'string' && value !== '');
     if (clientClaim === undefined) throw new AuthenticationFailed('token names no client', 'invalid_token');
@@ -214,6 +222,7 @@ export function createAuthenticator(config: Config): Authenticator | undefined {
     ...(config.authIssuer === undefined ? {} : { issuer: config.authIssuer }),
     ...(config.authAudience === undefined ? {} : { audience: config.authAudience }),
     clockSkewS: config.authClockSkewS,
+    maxTokenLifetimeS: config.authMaxTokenLifetimeS,
     apiKeys,
   });
 }

@@ -3,14 +3,17 @@
 // headers every answer carries (helmet), and what the audit trail keeps of every write (audit.ts).
 import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
-import type { AuditEvent } from '@medplum/fhirtypes';
+import type { AuditEvent, OperationOutcome } from '@medplum/fhirtypes';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AccessDenied, tooManyRequests } from '../api/errors.ts';
+import { AccessDenied, AuthenticationFailed, TooManyRequests } from '../problems.ts';
 import type { DeliveryService } from '../delivery/index.ts';
+import { outcomeSummary } from '../fhir/index.ts';
 import type { FhirStore } from '../fhir/index.ts';
 import { auditedAccess, auditEventOf } from './audit.ts';
 import { ANONYMOUS } from './credentials.ts';
+import { failureAuditEvent, FailureBudget } from './failures.ts';
+import type { FailureWindow } from './failures.ts';
 import type { Authenticator, Principal, Scope } from './credentials.ts';
 
 /**
@@ -23,15 +26,29 @@ export interface SecurityOptions {
   /** Undefined in development mode (AUTH_MODE=none): every caller is the anonymous client. */
   readonly authenticator: Authenticator | undefined;
   readonly rateLimitPerMinute: number;
+  /** Requests without valid credentials per address and window, checked before authentication; 0: no limit. */
+  readonly anonymousLimit: number;
+  /** That window, also the period of the aggregate AuditEvent of failed authentications. */
+  readonly anonymousWindowMs: number;
   readonly deliveries: DeliveryService;
   /** Where the AuditEvents go: the service's FHIR store. */
   readonly store: FhirStore;
   readonly clock: () => Date;
+  /** Audit records are due on a grid of this step (ms): those of one step go to the store together. */
+  readonly auditFlushMs?: number;
 }
+
+/** Audit records in one transaction at most: small resources, many of them. */
+const AUDIT_BATCH_SIZE = 100;
 
 function scopesOf(access: RouteAccess): readonly Scope[] | undefined {
   if (access === 'authenticated' || access === 'public') return undefined;
   return typeof access === 'string' ? [access as Scope] : (access as readonly Scope[]);
+}
+
+/** Reading every act (acts:read:all) includes what acts:read opens (the indicators, the acts of one's structures). */
+function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.has(scope) || (scope === 'acts:read' && principal.scopes.has('acts:read:all'));
 }
 
 /** Throws the 403 a client bound to some structures gets for a structure outside them. */
@@ -51,6 +68,22 @@ export function assertStructureAllowed(principal: Principal | null, finess: stri
 /** Installs authentication, scopes, rate limits, security headers and the audit trail (before the routes). */
 export async function registerSecurity(app: FastifyInstance, options: SecurityOptions): Promise<void> {
   const { authenticator, deliveries, store, clock } = options;
+  const flushMs = options.auditFlushMs ?? 0;
+  // Every request makes an audit record, which nobody waits for: due at the next step of a grid, the
+  // records of a step go to the FHIR server as one transaction, instead of one small transaction beside
+  // each act (which cost HAPI as much as merging the acts saved). Durable in the outbox meanwhile.
+  const auditDueAt = (): number | undefined => (flushMs === 0 ? undefined : Math.ceil((clock().getTime() + 1) / flushMs) * flushMs);
+  const submitAudit = (payload: AuditEvent, requestId?: string) => {
+    const notBefore = auditDueAt();
+    return deliveries.submit({
+      kind: 'audit',
+      key: `audit|${randomUUID()}`,
+      payload,
+      receivedAt: clock().toISOString(),
+      ...(requestId !== undefined ? { requestId } : {}),
+      ...(notBefore !== undefined ? { notBefore } : {}),
+    });
+  };
   app.decorateRequest('principal', null);
 
   // A /v1 route that forgot to declare its access fails the start, rather than being open by mistake.
@@ -60,6 +93,26 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
     if (access === undefined) throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
   });
 
+  // Failed authentications: a budget per address that runs before authentication, and one AuditEvent per
+  // address and window (failures.ts), submitted when the window closes and at shutdown.
+  const failures = new FailureBudget(options.anonymousLimit, options.anonymousWindowMs);
+  const auditFailures = async (closed: readonly FailureWindow[]): Promise<void> => {
+    for (const window of closed) {
+      app.log.warn({ audit: { address: window.address, failed: window.failed, throttled: window.throttled, start: new Date(window.start).toISOString() } }, 'failed authentications audited');
+      try {
+        await submitAudit(failureAuditEvent(window, clock()));
+      } catch (error) {
+        app.log.error({ err: { message: (error as Error).message } }, 'audit: the failed authentications could not be stored in the outbox');
+      }
+    }
+  };
+  const flushTimer = setInterval(() => void auditFailures(failures.flush(Date.now())), options.anonymousWindowMs);
+  flushTimer.unref();
+  app.addHook('preClose', async () => {
+    clearInterval(flushTimer);
+    await auditFailures(failures.flush(Date.now(), true));
+  });
+
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     if (access === undefined || access === 'public') return;
@@ -67,10 +120,32 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
       request.principal = ANONYMOUS;
       return;
     }
-    const principal = await authenticator.authenticate(request.headers);
+    const closed: FailureWindow[] = [];
+    const retryAfterS = failures.retryAfterS(request.ip, Date.now(), closed);
+    if (retryAfterS > 0) {
+      request.authenticationFailed = true;
+      void auditFailures(closed);
+      throw new TooManyRequests(failures.max, retryAfterS, {
+        code: 'throttled',
+        expression: 'header.authorization',
+        message: `Trop de requêtes sans authentification valide depuis cette adresse : au plus ${failures.max} par ${Math.round(options.anonymousWindowMs / 1000)} s ; réessayez dans ${retryAfterS} s.`,
+        diagnostics: 'rate limit of unauthenticated traffic per address',
+      });
+    }
+    let principal: Principal;
+    try {
+      principal = await authenticator.authenticate(request.headers);
+    } catch (error) {
+      if (error instanceof AuthenticationFailed) {
+        request.authenticationFailed = true;
+        failures.failed(request.ip, Date.now(), closed);
+      }
+      void auditFailures(closed);
+      throw error;
+    }
     request.principal = principal;
     const scopes = scopesOf(access);
-    if (scopes !== undefined && !scopes.some((scope) => principal.scopes.has(scope))) {
+    if (scopes !== undefined && !scopes.some((scope) => hasScope(principal, scope))) {
       throw new AccessDenied(
         { expression: 'header.authorization', message: `Ce client n'a pas le droit d'utiliser cette route : il lui faut la portée ${scopes.join(' ou ')}.`, diagnostics: 'insufficient scope' },
         scopes,
@@ -99,28 +174,41 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
       // itself wherever it calls from; the anonymous by address.
       keyGenerator: (request: FastifyRequest) => (request.principal !== null && request.principal.method !== 'none' ? `client:${request.principal.clientId}` : `ip:${request.ip}`),
       allowList: (request: FastifyRequest) => request.routeOptions.url === '/health' || request.routeOptions.url === '/ready',
-      errorResponseBuilder: (_request, context) => tooManyRequests(context.max, Math.max(1, Math.ceil(context.ttl / 1000))),
+      errorResponseBuilder: (_request, context) => new TooManyRequests(context.max, Math.max(1, Math.ceil(context.ttl / 1000))),
     });
   }
 
   // The audit trail: one AuditEvent per write and per read of personal health data, through the outbox
   // (durable, retried like any write), and one log line without personal data. After the answer: the
   // client never waits for it.
-  deliveries.handle('audit', async (delivery, ctx) => {
-    const event = delivery.payload as AuditEvent;
+  // Several AuditEvents due at once go in one transaction (group commit, as acts do).
+  deliveries.handleBatch('audit', async (batch, ctx) => {
     // The delivery id is the AuditEvent's id: a redelivery after a crash writes the same one again.
     await store.transaction(
-      { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...event, resourceType: 'AuditEvent', id: delivery.id }, request: { method: 'PUT', url: `AuditEvent/${delivery.id}` } }] },
+      {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: batch.map((delivery) => ({
+          resource: { ...(delivery.payload as AuditEvent), resourceType: 'AuditEvent' as const, id: delivery.id },
+          request: { method: 'PUT' as const, url: `AuditEvent/${delivery.id}` },
+        })),
+      },
       ctx,
     );
-    return { status: 201, body: { auditEvent: `AuditEvent/${delivery.id}` } };
-  });
+    return batch.map((delivery) => ({ answer: { status: 201, body: { auditEvent: `AuditEvent/${delivery.id}` } } }));
+  }, AUDIT_BATCH_SIZE);
 
   app.addHook('onSend', async (request, reply, payload) => {
-    if (auditedAccess(request) === undefined || reply.statusCode >= 300 || typeof payload !== 'string') return payload;
+    if (auditedAccess(request) === undefined || typeof payload !== 'string') return payload;
+    // A write refused at its delivery (the dead letter's id in the answer): why, in the AuditEvent.
+    if (reply.statusCode >= 400) {
+      if (reply.getHeader('x-delivery-id') !== undefined) request.auditRefusal = refusalIn(payload);
+      return payload;
+    }
+    if (reply.statusCode >= 300) return payload;
     // The references the write produced or the read disclosed (never the content): read back from the answer.
     try {
-      request.auditReferences = referencesIn(JSON.parse(payload) as unknown);
+      request.auditReferences = [...new Set([...(request.auditReferences ?? []), ...referencesIn(JSON.parse(payload) as unknown)])];
     } catch {
       // not JSON: nothing to add
     }
@@ -129,7 +217,8 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
 
   app.addHook('onResponse', async (request, reply) => {
     const access = auditedAccess(request);
-    if (access === undefined) return;
+    // A failed authentication is in the aggregate of its address and window, not an event of its own.
+    if (access === undefined || request.authenticationFailed === true) return;
     const principal = request.principal;
     const status = reply.statusCode;
     request.log.info(
@@ -144,9 +233,10 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
       recorded: clock(),
       references: request.auditReferences ?? [],
       ...(typeof deliveryId === 'string' ? { deliveryId } : {}),
+      ...(request.auditRefusal === undefined ? {} : { refusal: request.auditRefusal }),
     });
     try {
-      await deliveries.submit({ kind: 'audit', key: `audit|${randomUUID()}`, payload: event, receivedAt: clock().toISOString(), requestId: String(request.id) });
+      await submitAudit(event, String(request.id));
     } catch (error) {
       request.log.error({ err: { message: (error as Error).message } }, 'audit: the record could not be stored in the outbox');
     }
@@ -154,6 +244,16 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
 }
 
 const REFERENCE = /^[A-Za-z]+\/[A-Za-z0-9.-]{1,64}$/;
+
+/** The short text of the OperationOutcome a refused write answered (the FHIR server's reasons, with their expressions). */
+function refusalIn(payload: string): string | undefined {
+  try {
+    const outcome = JSON.parse(payload) as OperationOutcome;
+    return outcome.resourceType === 'OperationOutcome' ? outcomeSummary(outcome) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The `Type/id` references an answer names: `references` (a write, one act), `reference` of each listed
@@ -176,6 +276,10 @@ declare module 'fastify' {
     /** Who is calling; null on public routes and before authentication. */
     principal: Principal | null;
     auditReferences?: string[];
+    /** Why the FHIR server refused the write at its delivery, for the AuditEvent's outcomeDesc. */
+    auditRefusal?: string;
+    /** Refused before or by authentication: counted in the aggregate of failed authentications. */
+    authenticationFailed?: boolean;
   }
   interface FastifyContextConfig {
     access?: RouteAccess;

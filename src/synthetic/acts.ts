@@ -26,6 +26,8 @@ export interface SyntheticStructure {
   readonly department: string;
   /** Relative activity: a university hospital does far more telehealth than a small care home. */
   readonly weight: number;
+  /** Its professionals, when it has a known team (the team its offers publish): they are the ones who act. */
+  readonly team?: readonly { readonly rpps: string; readonly familyName: string; readonly givenName: string; readonly profession: Profession }[];
 }
 
 // Île-de-France: the region a regional project lead would look at. Weights follow the kind of structure.
@@ -92,10 +94,19 @@ function pools(structures: readonly SyntheticStructure[], random: Random): Pool[
   };
   return structures.map((structure) => {
     const size = Math.max(1, Math.round(structure.weight / 2));
-    const physicians = Array.from({ length: 1 + size * 2 }, () => professional(structure, 'medecin'));
-    const nurses = Array.from({ length: 1 + size }, () => professional(structure, 'infirmier'));
-    const paramedics = (['orthophoniste', 'masseur-kinesitherapeute', 'infirmier'] as const).map((p) => professional(structure, p));
-    return { structure, physicians, nurses, paramedics };
+    // A known team acts; a role it lacks (a nurses' centre has no physician) is filled with newcomers, and
+    // so is a second physician (a care home has one): a téléexpertise needs a requester besides the expert.
+    const team = (structure.team ?? []).map((member) => ({ ...member, finess: structure.finess, structureName: structure.name }));
+    const ofTeam = (wanted: (profession: Profession) => boolean) => team.filter((member) => wanted(member.profession));
+    const physicians = ofTeam((p) => p === 'medecin');
+    const nurses = ofTeam((p) => p === 'infirmier');
+    const paramedics = ofTeam((p) => p !== 'medecin');
+    return {
+      structure,
+      physicians: physicians.length >= 2 ? physicians : [...physicians, ...Array.from({ length: physicians.length === 0 ? 1 + size * 2 : 1 }, () => professional(structure, 'medecin'))],
+      nurses: nurses.length > 0 ? nurses : Array.from({ length: 1 + size }, () => professional(structure, 'infirmier')),
+      paramedics: paramedics.length > 0 ? paramedics : (['orthophoniste', 'masseur-kinesitherapeute', 'infirmier'] as const).map((p) => professional(structure, p)),
+    };
   });
 }
 

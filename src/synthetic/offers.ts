@@ -7,6 +7,8 @@
 import { withLuhnKey } from '../mapping/index.ts';
 import { pick, prng } from './random.ts';
 import type { Random } from './random.ts';
+import type { SyntheticStructure } from './acts.ts';
+import type { Profession } from '../model/act.ts';
 import type { DayOfWeek, Offer, OfferContact, OfferOpeningHours, OfferProfessional, OfferSite, TelehealthModality } from '../model/offer.ts';
 
 export const OFFERS_PER_STRUCTURE = 4;
@@ -230,4 +232,26 @@ export function generatedOffer(index: number, options: OfferGenerateOptions): Of
 export function* generateOffers(count: number, options: OfferGenerateOptions & { readonly from?: number }): Generator<Offer> {
   const from = options.from ?? 0;
   for (let i = from; i < from + count; i++) yield generatedOffer(i, options);
+}
+
+/** The professions of our teams' TRE_G15 codes, as an act names them. */
+const PROFESSION_OF_CODE: Readonly<Record<string, Profession>> = { '10': 'medecin', '60': 'infirmier', '70': 'masseur-kinesitherapeute' };
+/** Relative telehealth activity of each kind of structure (as syntheticStructures weighs its own). */
+const WEIGHT_OF_KIND: Readonly<Record<Kind, number>> = { ch: 8, chs: 4, msp: 3, csi: 2, ehpad: 1 };
+
+/**
+ * The structures that publish the first `count` offers of a seed, with their teams, for generateActs:
+ * a coherent data set, where the structures that publish offers are those whose professionals act.
+ */
+export function offerStructures(count: number, options: OfferGenerateOptions): SyntheticStructure[] {
+  return Array.from({ length: Math.ceil(count / OFFERS_PER_STRUCTURE) }, (_, index) => {
+    const structure = structureOf(options.seed, index);
+    return {
+      finess: structure.finess,
+      name: structure.name,
+      department: structure.town.inseeCode.slice(0, 2),
+      weight: WEIGHT_OF_KIND[structure.kind],
+      team: structure.team.map((member) => ({ rpps: member.rpps, familyName: member.familyName, givenName: member.givenName ?? '', profession: PROFESSION_OF_CODE[(member.profession as { code?: string }).code ?? ''] ?? 'medecin' })),
+    };
+  });
 }

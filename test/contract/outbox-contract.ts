@@ -20,7 +20,7 @@ export function outboxContract(t: Test, makeOutbox: () => Promise<Outbox>): void
   const mine = async (): Promise<string[]> => (await outbox.due(now, 1000)).filter((d) => d.key.startsWith(run)).map((d) => `${d.key.slice(run.length + 1)}:${String((d.payload as { n: number }).n)}`);
 
   t.test('enqueue is readable at once; only the oldest pending message of a key is due', async (t) => {
-    const a1 = await outbox.enqueue(message('a', 1));
+    const a1 = await outbox.enqueue(message('a', 1, { submittedBy: 'dpi-batignolles' }));
     await outbox.enqueue(message('a', 2));
     await outbox.enqueue(message('b', 1));
     t.ok(a1.created);
@@ -33,7 +33,17 @@ export function outboxContract(t: Test, makeOutbox: () => Promise<Outbox>): void
     t.equal(delivered?.attempts, 1);
     t.equal(delivered?.payload, undefined, 'the payload (personal data) is erased once delivered');
     t.same(delivered?.answer, { status: 201, body: { ok: true } });
+    t.equal(delivered?.submittedBy, 'dpi-batignolles', 'the client that submitted it, for the ownership check of GET /v1/deliveries/{id}');
     t.same((await mine()).sort(), ['a:2', 'b:1'], 'the next version of a is due once the first is delivered');
+  });
+
+  t.test('a message accepted with notBefore is not due before that time (audit records gathered)', async (t) => {
+    const later = await outbox.enqueue(message('later', 1, { notBefore: now + 500 }));
+    t.notOk((await mine()).includes('later:1'), 'not due yet');
+    now += 500;
+    t.ok((await mine()).includes('later:1'), 'due at its time');
+    await outbox.startAttempt(later.delivery.id, now);
+    await outbox.markDelivered(later.delivery.id, { status: 201, body: {} }, now);
   });
 
   t.test('a retried message holds back its key until it is due again', async (t) => {
@@ -81,5 +91,73 @@ export function outboxContract(t: Test, makeOutbox: () => Promise<Outbox>): void
     t.ok(without.deliveries.some((d) => d.kind === kind('act')));
     t.notOk(without.deliveries.some((d) => d.kind === kind('audit')));
     t.equal(without.total, (await outbox.list('pending', 1000)).total - 1);
+  });
+
+  t.test('the census counts messages by status and names the oldest pending one', async (t) => {
+    const before = await outbox.census();
+    const g1 = await outbox.enqueue(message('g', 1));
+    await outbox.enqueue(message('h', 1));
+    await outbox.markDead(g1.delivery.id, { ...error, status: 422 }, now);
+    const after = await outbox.census();
+    // Other test files may share a PostgreSQL outbox: at least what this test added.
+    t.ok(after.pending >= before.pending + 1, `pending ${before.pending} → ${after.pending}`);
+    t.ok(after.dead >= before.dead + 1, `dead ${before.dead} → ${after.dead}`);
+    t.ok(after.delivered >= 1, 'the delivered messages of the tests above');
+    t.match(after.oldestPendingReceivedAt, /^\d{4}-\d\d-\d\dT/, 'the oldest pending message is named');
+    t.ok(after.bytes > 0, `${after.bytes} bytes`);
+  });
+
+  t.test('list filters by source and by time of acceptance, page after page', async (t) => {
+    const source = `https://dpi-${run}.example.fr`;
+    const at = (minute: number) => `2026-11-23T10:${String(minute).padStart(2, '0')}:00.000Z`;
+    for (let minute = 0; minute < 5; minute++) await outbox.enqueue({ ...message(`s${minute}`, minute), source, receivedAt: at(minute) });
+    await outbox.enqueue({ ...message('s-other', 9), source: `${source}/other`, receivedAt: at(2) });
+    const all = await outbox.list('pending', 1000, { source });
+    t.equal(all.total, 5, 'the five of this source only');
+    t.ok(all.deliveries.every((d) => d.source === source), 'each carries its source');
+    const span = await outbox.list('pending', 1000, { source, from: at(1), to: at(4) });
+    t.same(span.deliveries.map((d) => d.receivedAt), [at(1), at(2), at(3)], 'from included, to excluded');
+    const first = await outbox.list('pending', 2, { source });
+    t.equal(first.total, 5, 'the total counts every page');
+    t.equal(first.deliveries.length, 2);
+    const second = await outbox.list('pending', 2, { source, afterSeq: first.deliveries[1]?.seq ?? 0 });
+    const third = await outbox.list('pending', 2, { source, afterSeq: second.deliveries[1]?.seq ?? 0 });
+    t.same([...first.deliveries, ...second.deliveries, ...third.deliveries].map((d) => d.id), all.deliveries.map((d) => d.id), 'the pages hold each message once, in order');
+  });
+
+  t.test('discard removes a dead letter, and only a dead letter', async (t) => {
+    const x1 = await outbox.enqueue(message('x', 1));
+    t.equal(await outbox.discard(x1.delivery.id), 'not-dead');
+    await outbox.markDead(x1.delivery.id, { ...error, status: 422 }, now);
+    t.equal(await outbox.discard(x1.delivery.id), 'discarded');
+    t.equal(await outbox.get(x1.delivery.id), undefined, 'gone');
+    t.equal(await outbox.discard(x1.delivery.id), 'not-found');
+  });
+
+  t.test('the purge removes delivered messages past their time, in batches; pending and dead stay', async (t) => {
+    // Delivered long before anything the other tests deliver (their clocks start at 1,000,000).
+    const old = 400_000;
+    const delivered: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const { delivery } = await outbox.enqueue(message(`p${n}`, n));
+      await outbox.markDelivered(delivery.id, { status: 201, body: {} }, old + n);
+      delivered.push(delivery.id);
+    }
+    const recent = await outbox.enqueue(message('p-recent', 1));
+    await outbox.markDelivered(recent.delivery.id, { status: 201, body: {} }, 500_000);
+    const pending = await outbox.enqueue(message('p-pending', 1));
+    const dead = await outbox.enqueue(message('p-dead', 1));
+    await outbox.markDead(dead.delivery.id, { ...error, status: 422 }, old);
+    t.equal(await outbox.purgeDelivered(old + 10, 2), 2, 'one batch of two');
+    let rest = 0;
+    for (let removed = -1; removed !== 0; ) {
+      removed = await outbox.purgeDelivered(old + 10, 2);
+      rest += removed;
+    }
+    t.ok(rest >= 1, 'the next batch takes the third');
+    for (const id of delivered) t.equal(await outbox.get(id), undefined, 'purged');
+    t.equal((await outbox.get(recent.delivery.id))?.status, 'delivered', 'delivered after the limit: kept');
+    t.equal((await outbox.get(pending.delivery.id))?.status, 'pending', 'pending: kept');
+    t.equal((await outbox.get(dead.delivery.id))?.status, 'dead', 'a dead letter is kept until replayed or discarded');
   });
 }

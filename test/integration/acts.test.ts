@@ -2,13 +2,13 @@
 // resource written passes HAPI's own $validate against its profile, the five traceability items of CSP
 // R6316-4 and the consent are found by plain FHIR searches, a report amendment and a cancellation keep
 // the history, a transaction that fails half-way leaves nothing, and ten simultaneous posts make one act.
-import type { Bundle, Consent, DocumentReference, Encounter, OperationOutcome, OperationOutcomeIssue, Provenance, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Consent, DocumentReference, Encounter, OperationOutcomeIssue, Provenance, Resource } from '@medplum/fhirtypes';
 import t from 'tap';
 import { FhirStoreError, HapiStore } from '../../src/fhir/index.ts';
 import { toActBundle } from '../../src/mapping/index.ts';
 import { nirKey } from '../../src/ins/index.ts';
 import type { Act } from '../../src/model/act.ts';
-import { loadConformance } from '../../scripts/load-conformance.ts';
+import { FhirHttp, loadConformance } from '../../scripts/load-conformance.ts';
 import { testApp } from '../support/app.ts';
 import { HAPI_APP_ENV, hapiBaseUrl, loadConformanceOnce, runId } from '../support/hapi.ts';
 import { example, exampleFiles } from '../unit/mapping/act-examples.ts';
@@ -16,10 +16,7 @@ import { example, exampleFiles } from '../unit/mapping/act-examples.ts';
 const baseUrl = await hapiBaseUrl();
 
 async function hapiErrors(resource: Resource): Promise<OperationOutcomeIssue[]> {
-  const profile = resource.meta?.profile?.[0];
-  const url = `${baseUrl}/${resource.resourceType}/$validate${profile ? `?profile=${encodeURIComponent(profile)}` : ''}`;
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
-  const outcome = (await response.json()) as OperationOutcome;
+  const { outcome } = await new FhirHttp(baseUrl ?? '').validate(resource, resource.meta?.profile?.[0]);
   // HAPI 8.8 answers 200 even when it finds errors: the issues decide.
   // Codes of national code systems not distributed here (TRE_R13 communes, TRE_R239 publics) are warnings
   // in our HAPI build (docker/hapi JpaServerConfig), as they are in process: every error counts.

@@ -1,7 +1,8 @@
 // The audit trail on a real HAPI server: a write through the app leaves an AuditEvent HAPI accepts (and
 // validates as FHIR R4), found by its agent, naming the act without any of its personal data.
-import type { AuditEvent, OperationOutcome } from '@medplum/fhirtypes';
+import type { AuditEvent } from '@medplum/fhirtypes';
 import t from 'tap';
+import { FhirHttp } from '../../scripts/load-conformance.ts';
 import { HapiStore } from '../../src/fhir/index.ts';
 import type { Act } from '../../src/model/act.ts';
 import { testApp } from '../support/app.ts';
@@ -39,8 +40,7 @@ if (baseUrl === undefined) {
     t.ok(event.entity?.some((entity) => entity.what?.identifier?.value === act.actId), 'names the act');
     const text = JSON.stringify(event);
     for (const secret of [act.patient.ins ?? '', act.patient.traits.birthFamilyName, act.patient.traits.birthDate]) t.notOk(text.includes(secret), 'no personal data');
-    const validation = await fetch(`${baseUrl}/AuditEvent/$validate`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(event) });
-    const outcome = (await validation.json()) as OperationOutcome;
+    const { outcome } = await new FhirHttp(baseUrl).validate(event);
     const errors = outcome.issue.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
     t.same(errors, [], 'HAPI finds it valid FHIR R4');
   });

@@ -1,9 +1,10 @@
 // `telesante offers import` against a real HAPI server: a file with good and bad lines (the good land,
 // the bad are in the rejects file with their line numbers), and an import stopped by Ctrl-C, or killed,
 // then resumed
-// (every line in exactly once).
+// (every line in exactly once); and the Windows-1252 spreadsheet file of examples/, whose accented names
+// must reach HAPI as they were typed.
 import { spawn, spawnSync } from 'node:child_process';
-import type { HealthcareService } from '@medplum/fhirtypes';
+import type { HealthcareService, Practitioner } from '@medplum/fhirtypes';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,7 +84,7 @@ if (baseUrl === undefined) {
 
     const resumed = telesante('offers', 'import', file, '--fhir-base-url', baseUrl, '--batch-size', '5', '--concurrency', '2', '--resume');
     t.equal(resumed.status, 0, resumed.stderr);
-    t.match(resumed.stderr, new RegExp(`resuming after line ${stopped.line}`));
+    t.match(resumed.stderr, new RegExp(`reprise après la ligne ${stopped.line} .*\\[import-resumed\\]`));
     const done = JSON.parse(readFileSync(checkpointPath, 'utf8'));
     t.same({ line: done.line, complete: done.complete, counts: done.counts }, { line: 120, complete: true, counts: { read: 120, imported: 120, rejected: 0 } });
     const counts = await occurrences(store, offers.map((o) => o.identifiantOffre));
@@ -115,5 +116,39 @@ if (baseUrl === undefined) {
     t.same(rejected.sort((a, b) => a - b), bad.map((i) => i + 1), 'each bad line rejected once');
     const counts = await occurrences(store, offers.map((o) => o.identifiantOffre));
     t.same(offers.filter((_, i) => counts.get(offers[i]?.identifiantOffre ?? '') !== (bad.includes(i) ? 0 : 1)).map((o) => o.identifiantOffre), [], 'every good offer exactly once, no bad one');
+  });
+
+  t.test('examples/offers-import-windows-1252.csv (a French spreadsheet file) lands with its names intact', async (t) => {
+    // The example as it is, its offer identifiers made this run's own (ASCII: the bytes stay Windows-1252).
+    const run = runId();
+    const original = readFileSync('examples/offers-import-windows-1252.csv');
+    const ids = ['EHPAD-GLYCINES-TLE-GERIA', 'MSP-ODET-KINE-TLS', 'GHT-FLANDRE-RYTHMO-TLM'];
+    let latin = original.toString('latin1');
+    for (const id of ids) latin = latin.replace(`${id};`, `${id}-${run};`);
+    const file = join(dir, 'tableur.csv');
+    writeFileSync(file, Buffer.from(latin, 'latin1'));
+    t.ok(Buffer.from(latin, 'latin1').includes(0x9c), 'still Windows-1252 (œ is 0x9C)');
+    const result = spawnSync('bin/telesante', ['offers', 'import', file, '--fhir-base-url', baseUrl], { encoding: 'utf8', timeout: 600_000 });
+    t.equal(result.status, 0, `exit 0: every line went in\n${result.stderr}`);
+    t.match(result.stderr, /lu comme du Windows-1252 .*\[encoding-windows-1252\]/, 'the user is told how the file was read');
+    const names = new Map<string, string | undefined>();
+    for (const id of ids) {
+      const found = await store.search<HealthcareService>('HealthcareService', { identifier: `${OFFER_IDENTIFIER_SYSTEM}|${id}-${run}` });
+      names.set(id, found.entry?.[0]?.resource?.name);
+    }
+    t.same(Object.fromEntries(names), {
+      'EHPAD-GLYCINES-TLE-GERIA': 'Téléexpertise gériatrique – œdèmes, plaies et chutes',
+      'MSP-ODET-KINE-TLS': 'Télésoin de kinésithérapie à l’Odet',
+      'GHT-FLANDRE-RYTHMO-TLM': 'Télésurveillance des défibrillateurs implantés – Flandre-Lys',
+    });
+    const people: string[] = [];
+    for (const rpps of ['10012654306', '10012654314', '10012654322', '10012654330', '10012654348']) {
+      const found = await store.search<Practitioner>('Practitioner', { identifier: `https://rpps.esante.gouv.fr|${rpps}` });
+      const name = found.entry?.[0]?.resource?.name?.[0];
+      people.push(`${name?.given?.join(' ') ?? ''} ${name?.family ?? ''}`);
+    }
+    t.same(people, ['Zoé Œhmichen', 'Françoise Lefèvre', 'Maël Le Gœuil', 'Aïcha Deschâtelets-Saïd', 'Jérôme Vanœsbrœck']);
+    const description = (await store.search<HealthcareService>('HealthcareService', { identifier: `${OFFER_IDENTIFIER_SYSTEM}|EHPAD-GLYCINES-TLE-GERIA-${run}` })).entry?.[0]?.resource?.comment;
+    t.notMatch(JSON.stringify([...names.values(), people, description]), /\uFFFD/, 'no replacement character anywhere');
   });
 }

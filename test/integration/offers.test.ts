@@ -4,7 +4,7 @@
 import type { Bundle, HealthcareService, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import t from 'tap';
 import { HapiStore } from '../../src/fhir/index.ts';
-import { loadConformance } from '../../scripts/load-conformance.ts';
+import { FhirHttp, loadConformance } from '../../scripts/load-conformance.ts';
 import { testApp } from '../support/app.ts';
 import { HAPI_APP_ENV, hapiBaseUrl, loadConformanceOnce, runId } from '../support/hapi.ts';
 import { examples } from '../unit/mapping/offer-examples.ts';
@@ -13,10 +13,7 @@ const TRE_R338 = 'https://mos.esante.gouv.fr/NOS/TRE_R338-ModaliteAccueil/FHIR/T
 const baseUrl = await hapiBaseUrl();
 
 async function hapiValidate(resource: Resource): Promise<OperationOutcome> {
-  const profile = resource.meta?.profile?.[0];
-  const url = `${baseUrl}/${resource.resourceType}/$validate${profile ? `?profile=${encodeURIComponent(profile)}` : ''}`;
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
-  return (await response.json()) as OperationOutcome;
+  return (await new FhirHttp(baseUrl ?? '').validate(resource, resource.meta?.profile?.[0])).outcome;
 }
 
 if (baseUrl === undefined) {

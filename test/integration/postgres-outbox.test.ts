@@ -5,26 +5,32 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { DeliveryService, PostgresOutbox } from '../../src/delivery/index.ts';
 import type { Answer, Delivery, DeliveryOptions, Failure } from '../../src/delivery/index.ts';
+import { groupCommitContract } from '../contract/group-commit-contract.ts';
 import { outboxContract } from '../contract/outbox-contract.ts';
 
 const SERVER = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DATABASE = 'telesante_outbox_test';
 const url = `${SERVER}/${DATABASE}`;
 
-async function ensureDatabase(): Promise<void> {
+async function ensureDatabase(name = DATABASE): Promise<void> {
   const client = new pg.Client({ connectionString: `${SERVER}/postgres` });
   await client.connect();
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`).catch(() => undefined); // another file may win the race
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${name}`).catch(() => undefined); // another file may win the race
   } finally {
     await client.end();
   }
 }
 
 await ensureDatabase();
+// Group commit counts what its own batch handler sees: a database of its own, so that the instances of the
+// other tests (and of other runs of this file on the same server) never deliver its messages.
+const GROUP_DATABASE = `${DATABASE}_group`;
+await ensureDatabase(GROUP_DATABASE);
 
 outboxContract(t, async () => new PostgresOutbox({ connectionString: url }));
+t.test('group commit', async (t) => groupCommitContract(t, async () => new PostgresOutbox({ connectionString: `${SERVER}/${GROUP_DATABASE}` })));
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const FAST: DeliveryOptions = { concurrency: 4, maxAttempts: 0, backoffMs: 5, maxBackoffMs: 20, breakerThreshold: 100, breakerCooldownMs: 100 };

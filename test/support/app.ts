@@ -7,8 +7,10 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Config } from '../../src/config.ts';
 import type { FhirStore } from '../../src/fhir/index.ts';
+import type { Outbox } from '../../src/delivery/index.ts';
 import { createValidator } from '../../src/fhir/validation/index.ts';
 import type { Validator } from '../../src/fhir/validation/index.ts';
+import type { Tracing } from '../../src/observability/tracing.ts';
 import { authEnv } from './auth.ts';
 import type { TestAuth } from './auth.ts';
 
@@ -41,11 +43,19 @@ export function tempOutboxPath(): string {
 export interface TestAppOptions {
   /** Authentication on, with these credentials; without it the app runs in development mode (no auth). */
   readonly auth?: TestAuth;
+  /** Traces into this (an in-memory exporter's); by default whatever `env` says (off). */
+  readonly tracing?: Tracing;
+  /** The service's clock (the indicators' default period); the real one without it. */
+  readonly clock?: () => Date;
+  /** This outbox (closed with the app) instead of one from `env`. */
+  readonly outbox?: Outbox;
 }
 
 /**
  * The app as the service builds it, with its logs captured, on the embedded store unless told
- * otherwise, with its own outbox file (unless `env` names one).
+ * otherwise, with its own outbox file (unless `env` names one). Audit records go to the store at once
+ * (AUDIT_FLUSH_MS=0) unless `env` says otherwise, so that a test sees them when its requests are answered;
+ * test/unit/security/audit-flush.test.ts tests the service's default, records gathered on a grid.
  */
 export async function testApp(env: Record<string, string> = {}, store?: FhirStore, options: TestAppOptions = {}): Promise<TestApp> {
   const lines: string[] = [];
@@ -55,9 +65,9 @@ export async function testApp(env: Record<string, string> = {}, store?: FhirStor
       callback();
     },
   });
-  const config: Config = loadConfig({ LOG_LEVEL: 'info', DELIVERY_SQLITE_PATH: tempOutboxPath(), ...(options.auth === undefined ? {} : authEnv(options.auth)), ...env });
+  const config: Config = loadConfig({ LOG_LEVEL: 'info', DELIVERY_SQLITE_PATH: tempOutboxPath(), AUDIT_FLUSH_MS: '0', ...(options.auth === undefined ? {} : authEnv(options.auth)), ...env });
   const validator = await testValidator();
-  const app = await buildApp(config, { logStream: { write: (line: string) => logStream.write(line) }, validator, ...(store ? { store } : {}) });
+  const app = await buildApp(config, { logStream: { write: (line: string) => logStream.write(line) }, validator, ...(store ? { store } : {}), ...(options.tracing ? { tracing: options.tracing } : {}), ...(options.clock ? { clock: options.clock } : {}), ...(options.outbox ? { outbox: options.outbox } : {}) });
   await app.ready();
   return { app, logs: () => lines.join('') };
 }

@@ -26,7 +26,10 @@ export interface TestIssuer {
   readonly issuer: string;
   readonly audience: string;
   /** A token signed by this issuer: iss, aud, sub, iat, exp (in 5 min) unless the claims say otherwise. */
-  sign(claims?: JWTPayload & { scope?: string; finess?: string[] }, options?: { expiresIn?: string | number; notBefore?: string | number; alg?: 'RS256' }): Promise<string>;
+  sign(
+    claims?: JWTPayload & { scope?: string; finess?: string[] },
+    options?: { expiresIn?: string | number; notBefore?: string | number; alg?: 'RS256'; /** iat in epoch seconds; null: none. */ issuedAt?: number | null },
+  ): Promise<string>;
 }
 
 export async function testIssuer(): Promise<TestIssuer> {
@@ -41,11 +44,11 @@ export async function testIssuer(): Promise<TestIssuer> {
     async sign(claims = {}, options = {}) {
       const jwt = new SignJWT({ sub: 'dpi-client', client_id: 'dpi-client', ...claims })
         .setProtectedHeader({ alg: options.alg ?? 'RS256', kid: 'test-key-1', typ: 'JWT' })
-        .setIssuedAt()
         .setIssuer(typeof claims.iss === 'string' ? claims.iss : ISSUER)
         .setAudience(claims.aud ?? AUDIENCE)
         .setExpirationTime(options.expiresIn ?? '5m');
       if (options.notBefore !== undefined) jwt.setNotBefore(options.notBefore);
+      if (options.issuedAt !== null) jwt.setIssuedAt(options.issuedAt);
       return jwt.sign(privateKey);
     },
   };

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
-import { PATHS } from '../../src/fhir/validation/sources.ts';
+import { frCorePackage, PATHS } from '../../src/fhir/validation/sources.ts';
 
 export interface Example {
   readonly file: string;
@@ -58,4 +58,12 @@ export function sameElement(a: string, b: string): boolean {
   const within = (inner: string, outer: string): boolean =>
     inner === outer || (inner.startsWith(outer) && /^[.[]/.test(inner.slice(outer.length)));
   return within(x, y) || within(y, x);
+}
+
+/** The examples FR Core 2.2.0-ballot-2 ships (package/example/), as the package holds them. */
+export function frCoreExamples(): Example[] {
+  return frCorePackage()
+    .files.filter((f) => /^package\/example\/[^/]+\.json$/.test(f.path))
+    .map((f) => ({ file: f.path.slice('package/example/'.length), resource: JSON.parse(f.content.toString('utf8')) as Resource }))
+    .sort((a, b) => a.file.localeCompare(b.file));
 }

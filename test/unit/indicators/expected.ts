@@ -27,6 +27,8 @@ export const OVERALL: IndicatorSet = {
   reportsWithoutAuthor: 1, // 8
   // O1, O2, O3 active (O4 withdrawn); only O1 has a telehealth reception modality; A (O1) and B (O3) have a telehealth offer.
   offers: { total: 3, withTelehealthReception: 1, fillRate: 1 / 3, structuresWithTelehealthOffer: 2 },
+  // Télésurveillance from September to February: act 7 (every act of the data set has the same patient).
+  patientsTelesurveillance6Months: 1,
 };
 
 /** Structure A, department 75: acts 1, 2, 4, 5. */
@@ -44,6 +46,7 @@ export const DEPARTMENT_75: IndicatorSet = {
   finishedWithoutReport: 1,
   reportsWithoutAuthor: 0,
   offers: { total: 2, withTelehealthReception: 1, fillRate: 0.5, structuresWithTelehealthOffer: 1 },
+  patientsTelesurveillance6Months: 0,
 };
 
 /** Structure B, department 93: acts 6, 7, 8. */
@@ -61,6 +64,7 @@ export const DEPARTMENT_93: IndicatorSet = {
   finishedWithoutReport: 0,
   reportsWithoutAuthor: 1,
   offers: { total: 1, withTelehealthReception: 0, fillRate: 0, structuresWithTelehealthOffer: 1 },
+  patientsTelesurveillance6Months: 1, // act 7
 };
 
 /** By profession of the participants: only the counts on the Encounter itself (the rest is null). */

@@ -109,14 +109,14 @@ t.test('CSV: a header row, one value per row', async (t) => {
   t.equal(lines[0], 'debut,fin_exclue,regroupement,groupe,libelle_groupe,indicateur,detail,valeur');
   t.ok(lines.includes(`${data.from},${data.to},ensemble,,Ensemble,actes_realises,,7`));
   t.ok(lines.includes(`${data.from},${data.to},ensemble,,Ensemble,actes_realises,${data.year}-02,4`));
-  t.ok(lines.includes(`${data.from},${data.to},department,93,Département 93,comptes_rendus_sans_auteur,,1`));
+  t.ok(lines.includes(`${data.from},${data.to},department,93,93 Seine-Saint-Denis,comptes_rendus_sans_auteur,,1`));
   t.ok(lines.includes(`${data.from},${data.to},ensemble,,Ensemble,taux_remplissage_telesante_ror,,0.3333`));
 });
 
 t.test('GET /v1/indicators: JSON, CSV, MeasureReports, and errors as OperationOutcome', async (t) => {
   const { app } = await testApp({}, store);
   t.teardown(() => app.close());
-  const url = `/v1/indicators?from=${data.from}&to=${data.to}&groupBy=department`;
+  const url = `/v1/indicators?from=${data.from}&to=${data.to}&groupBy=department&source=fhir`;
   const json = await app.inject({ method: 'GET', url });
   t.equal(json.statusCode, 200, json.body.slice(0, 300));
   t.match(json.headers['content-type'], /^application\/json/);
@@ -128,7 +128,7 @@ t.test('GET /v1/indicators: JSON, CSV, MeasureReports, and errors as OperationOu
   t.match(fhir.headers['content-type'], /^application\/fhir\+json/);
   t.equal(fhir.json().resourceType, 'Bundle');
   t.equal(fhir.json().entry[0].resource.resourceType, 'MeasureReport');
-  const filtered = await app.inject({ method: 'GET', url: `/v1/indicators?from=${data.from}&to=${data.to}&department=75` });
+  const filtered = await app.inject({ method: 'GET', url: `/v1/indicators?from=${data.from}&to=${data.to}&department=75&source=fhir` });
   t.equal(filtered.json().overall.acts, 4);
   const backwards = await app.inject({ method: 'GET', url: `/v1/indicators?from=${data.to}&to=${data.from}` });
   t.equal(backwards.statusCode, 422);

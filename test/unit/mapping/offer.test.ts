@@ -3,7 +3,7 @@ import t from 'tap';
 import type { Offer } from '../../../src/model/offer.ts';
 import {
   CODE_SETS,
-  identifierSearch,
+  identifierQuery,
   InvalidOfferError,
   MODALITY_CHARACTERISTICS,
   modalitySearch,
@@ -95,7 +95,7 @@ t.test('one transaction of conditional updates on business identifiers', async (
       t.equal(type, entry.resource?.resourceType);
       const identifiers = (entry.resource as { identifier?: Identifier[] }).identifier ?? [];
       t.ok(
-        identifiers.some((i) => query === identifierSearch(i.system ?? '', i.value ?? '')),
+        identifiers.some((i) => query === identifierQuery(i.system ?? '', i.value ?? '')),
         `${file}: ${entry.request?.url} matches an identifier of the resource`,
       );
     }
@@ -335,7 +335,7 @@ t.test('professionals removed from the offer: their roles are deleted', async (t
   const deletes = (after.entry ?? []).filter((e) => e.request?.method === 'DELETE');
   t.same(
     deletes.map((e) => e.request?.url),
-    [`PractitionerRole?${identifierSearch(ROLE_IDENTIFIER_SYSTEM, `${offer.identifiantOffre}-10010789013`)}`],
+    [`PractitionerRole?${identifierQuery(ROLE_IDENTIFIER_SYSTEM, `${offer.identifiantOffre}-10010789013`)}`],
     'one conditional delete, for the role that left; roles of another system or another offer are not ours to delete',
   );
   t.equal(only(after, 'PractitionerRole').length, 2);
@@ -368,7 +368,7 @@ t.test('an offer that breaks a rule is not mapped', async (t) => {
 
 t.test('searches', async (t) => {
   t.equal(offerSearch('06/0099999'), `identifier=${OFFER_IDENTIFIER_SYSTEM}|06/0099999`, 'the ROR style of identifier stays readable');
-  t.equal(identifierSearch('urn:x', 'a|b,c$d\\e f'), 'identifier=urn:x|a%5C%7Cb%5C%2Cc%5C%24d%5C%5Ce%20f', 'token escapes, then URL encoding');
+  t.equal(identifierQuery('urn:x', 'a|b,c$d\\e f'), 'identifier=urn:x|a%5C%7Cb%5C%2Cc%5C%24d%5C%5Ce%20f', 'token escapes, then URL encoding');
   t.equal(
     offerReadSearch('X-1'),
     `identifier=${OFFER_IDENTIFIER_SYSTEM}|X-1&_include=HealthcareService:organization&_include=HealthcareService:location&_revinclude=PractitionerRole:service&_include:iterate=PractitionerRole:practitioner`,

@@ -2,14 +2,16 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import t from 'tap';
 import { ACT_CANCELLATION_SCHEMA, ACT_REPORT_SCHEMA, ACT_SCHEMA, type Act } from '../../../src/model/act.ts';
+import { CONTRACT_FORMATS } from '../../../src/model/strict-validator.ts';
 import { ACT_ISSUE_CODES, checkAct, validateAct } from '../../../src/mapping/index.ts';
 import { example, exampleBody, exampleFiles, invalidExpectations, must } from '../mapping/act-examples.ts';
 
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 t.test('the schemas compile as Fastify compiles route schemas', async (t) => {
-  // Fastify 5's defaults: coerceTypes array, removeAdditional, useDefaults, allErrors off, ajv-formats.
-  const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: true, allErrors: false });
+  // Fastify 5's defaults: coerceTypes array, removeAdditional, useDefaults, allErrors off, ajv-formats; plus
+  // the contract's own formats, which src/app.ts gives Fastify's Ajv (base64, checked by a linear scan).
+  const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: true, allErrors: false, formats: { ...CONTRACT_FORMATS } });
   addFormats(ajv);
   for (const schema of [ACT_SCHEMA, ACT_REPORT_SCHEMA, ACT_CANCELLATION_SCHEMA]) t.doesNotThrow(() => ajv.compile(schema), schema.$id);
 });

@@ -81,14 +81,16 @@ t.test('no credentials, a wrong API key, a malformed header: 401', async (t) => 
   t.equal(both.statusCode, 401, 'a token and a key at once: refused');
 });
 
-t.test('open routes stay open; $validate needs credentials but no scope', async (t) => {
+t.test('open routes stay open; $validate needs credentials and the fhir:validate scope', async (t) => {
   for (const url of ['/health', '/ready', '/openapi.json', '/docs/', '/dashboard']) {
     t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
   }
   const resource = { resourceType: 'Patient', gender: 'female' };
   t.equal((await app.inject({ method: 'POST', url: '/v1/$validate', payload: resource })).statusCode, 401);
   const noScope = await issuer.sign({ scope: '' });
-  t.equal((await app.inject({ method: 'POST', url: '/v1/$validate', payload: resource, headers: bearer(noScope) })).statusCode, 200);
+  t.equal((await app.inject({ method: 'POST', url: '/v1/$validate', payload: resource, headers: bearer(noScope) })).statusCode, 403);
+  const validator = await issuer.sign({ scope: 'fhir:validate' });
+  t.equal((await app.inject({ method: 'POST', url: '/v1/$validate', payload: resource, headers: bearer(validator) })).statusCode, 200);
 });
 
 t.test('a missing scope is a 403 naming the scope; scope (string) and scp (array) are both read; API keys carry scopes', async (t) => {

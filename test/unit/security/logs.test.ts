@@ -14,9 +14,10 @@ const valid = readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => rea
 const invalid = readdirSync(new URL('invalid/', DIR)).filter((f) => f.endsWith('.json') && f !== 'expected.json').map((f) => read(new URL(`invalid/${f}`, DIR)) as Act);
 const acts = [...valid, ...invalid];
 
-t.test('no INS, name or birth date of the examples reaches the logs', async (t) => {
+// Both shapes of the logs: JSON lines, and the pretty lines a person reads at a terminal.
+for (const format of ['json', 'pretty']) t.test(`no INS, name or birth date of the examples reaches the logs (${format})`, async (t) => {
   const store = new EmbeddedStore();
-  const { app, logs } = await testApp({ LOG_LEVEL: 'trace' }, store);
+  const { app, logs } = await testApp({ LOG_LEVEL: 'trace', LOG_FORMAT: format }, store);
   t.teardown(() => app.close());
   for (const act of acts) {
     await app.inject({ method: 'POST', url: '/v1/acts', payload: act });

@@ -32,3 +32,21 @@ t.test('a realistic spread over one year', async (t) => {
   t.ok(acts.every((a) => a.end === undefined || a.end.slice(0, 10) === a.start.slice(0, 10)), 'no act crosses midnight');
   t.equal(new Set(syntheticStructures(1).map((s) => s.finess)).size, syntheticStructures(1).length);
 });
+
+t.test('a coherent data set: the acts of offerStructures are performed by the teams the offers publish, at their structures', async (t) => {
+  const { generateOffers, offerStructures } = await import('../../../src/synthetic/index.ts');
+  const offers = [...generateOffers(40, { seed: 9 })];
+  const structures = offerStructures(40, { seed: 9 });
+  t.equal(structures.length, 10, 'four offers per structure');
+  t.same(new Set(structures.map((s) => s.finess)), new Set(offers.map((o) => o.structure.finess)), 'the same structures');
+  const published = new Map<string, string>();
+  for (const offer of offers) for (const pro of offer.professionals ?? []) published.set(pro.rpps, offer.structure.finess);
+  const coherent = [...generateActs({ count: 300, seed: 9, structures })];
+  t.same(coherent.filter((a) => !validateAct(a).ok).map((a) => a.actId), [], 'every act passes validateAct');
+  const finess = new Set(structures.map((s) => s.finess));
+  t.same(coherent.flatMap((a) => a.performers.filter((p) => p.finess !== undefined && !finess.has(p.finess)).map((p) => p.finess)), [], 'every performer works at a structure that publishes offers');
+  const physicians = coherent.flatMap((a) => a.performers.filter((p) => p.profession === 'medecin'));
+  const fromTeams = physicians.filter((p) => published.has(p.rpps));
+  t.ok(fromTeams.length > physicians.length * 0.8, `physicians come from the published teams (${fromTeams.length} of ${physicians.length}; a team with fewer than two gets newcomers)`);
+  t.same(fromTeams.filter((p) => published.get(p.rpps) !== p.finess).map((p) => p.rpps), [], 'each acts at the structure whose offer publishes them');
+});
