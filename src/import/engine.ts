@@ -196,6 +196,28 @@ export async function readStoredOffers(store: FhirStore, ids: readonly string[],
   return found;
 }
 
+export interface MappedOffer {
+  readonly offer: Offer;
+  /** What is stored under its identifiantOffre: the ROR creation date to keep, the roles to remove. */
+  readonly stored: StoredOffer;
+  /** Its transaction, over what is stored. */
+  readonly bundle: Bundle;
+}
+
+/**
+ * The first steps of a batch, for an import and for POST /v1/offers (a batch of one) alike: the stored
+ * offers read in one search, then each offer mapped to its transaction over what is stored. Without a
+ * store (a dry run) nothing is read: every offer maps as new.
+ */
+export async function mapOffers(offers: readonly Offer[], now: Date, store: FhirStore | undefined, ctx: CallContext): Promise<MappedOffer[]> {
+  const existing = store === undefined || offers.length === 0 ? new Map<string, StoredOffer>() : await readStoredOffers(store, offers.map((offer) => offer.identifiantOffre), ctx);
+  return offers.map((offer) => {
+    const stored = existing.get(offer.identifiantOffre) ?? { roles: [] };
+    const bundle = toOfferBundle(offer, { now: now.toISOString(), ...(stored.service === undefined ? {} : { existing: stored.service }), existingRoles: stored.roles });
+    return { offer, stored, bundle };
+  });
+}
+
 /** Runs an import to its end, its stop or its failure; never throws for a bad line. */
 export async function importOffers(records: AsyncIterable<ImportRecord>, options: ImportOptions): Promise<ImportResult> {
   const { validator, store, signal } = options;
@@ -254,19 +276,8 @@ export async function importOffers(records: AsyncIterable<ImportRecord>, options
   async function runBatch(batch: Batch): Promise<void> {
     const ctx: CallContext = options.requestId === undefined ? {} : { requestId: `${options.requestId}-${batch.sequence}` };
     const now = clock();
-    const existing = dryRun || batch.lines.length === 0 ? new Map<string, StoredOffer>() : await readStoredOffers(store as FhirStore, batch.lines.map((l) => l.offer.identifiantOffre), ctx);
-    const bundles = new Map<Line, Bundle>();
-    for (const line of batch.lines) {
-      const stored = existing.get(line.offer.identifiantOffre);
-      bundles.set(
-        line,
-        toOfferBundle(line.offer, {
-          now: now.toISOString(),
-          ...(stored?.service === undefined ? {} : { existing: stored.service }),
-          existingRoles: stored?.roles ?? [],
-        }),
-      );
-    }
+    const mapped = await mapOffers(batch.lines.map((l) => l.offer), now, dryRun ? undefined : store, ctx);
+    const bundles = new Map<Line, Bundle>(batch.lines.map((line, index) => [line, (mapped[index] as MappedOffer).bundle]));
     // The gate judges the merged transaction once; only when it finds an error is each offer judged
     // alone, to name the lines at fault.
     let lines: Line[] = batch.lines;

@@ -4,8 +4,8 @@
 // (api/jobs.ts) are two faces of the same engine.
 export { importActs } from './acts.ts';
 export type { ActImportOptions } from './acts.ts';
-export { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, importOffers, outcomeOfOfferIssues, readStoredOffers } from './engine.ts';
-export type { ImportOptions, ImportReject, ImportResult, StoredOffer } from './engine.ts';
+export { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, importOffers, mapOffers, outcomeOfOfferIssues, readStoredOffers } from './engine.ts';
+export type { ImportOptions, ImportReject, ImportResult, MappedOffer, StoredOffer } from './engine.ts';
 export type { ImportCounts } from './counts.ts';
 export { checkpointPathOf, readCheckpoint, Watermark, writeCheckpoint } from './checkpoint.ts';
 export type { Checkpoint } from './checkpoint.ts';

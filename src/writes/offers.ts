@@ -1,16 +1,16 @@
 // What an offer's messages do to the FHIR store: publish it (kind `offer`) and withdraw it
-// (`offer-withdraw`). Each reads what is stored (the ROR creation date, the roles to remove) as the
-// import engine reads it (readStoredOffers: one search, the roles by _revinclude), maps, validates and
-// writes in one transaction. "now" is when the message was accepted.
+// (`offer-withdraw`). An offer published alone is a batch of one for the import engine's first steps
+// (mapOffers: what is stored read in one search, the roles by _revinclude; the mapping over it), then
+// the same gate and one transaction. "now" is when the message was accepted.
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { asStored, referencesOf } from '../fhir/index.ts';
-import type { CallContext, FhirStore } from '../fhir/index.ts';
+import type { FhirStore } from '../fhir/index.ts';
 import type { Validator } from '../fhir/validation/index.ts';
-import { offerSearch, toOfferBundle, withdrawOffer } from '../mapping/index.ts';
+import { offerSearch, withdrawOffer } from '../mapping/index.ts';
 import type { Offer, OfferIssue } from '../model/offer.ts';
 import { NotFound, problemsOfIssues } from '../problems.ts';
-import { readStoredOffers } from '../import/index.ts';
-import type { StoredOffer } from '../import/index.ts';
+import { mapOffers, readStoredOffers } from '../import/index.ts';
+import type { MappedOffer } from '../import/index.ts';
 import type { WriteHandler } from './message.ts';
 
 export interface OfferMessage {
@@ -42,28 +42,20 @@ export interface OfferWritesOptions {
 }
 
 export function offerWrites({ store, validator }: OfferWritesOptions): Record<'offer' | 'offer-withdraw', WriteHandler> {
-  async function existingOf(offerId: string, ctx: CallContext): Promise<StoredOffer> {
-    return (await readStoredOffers(store, [offerId], ctx)).get(offerId) ?? { roles: [] };
-  }
-
   return {
     offer: async (message, ctx) => {
       const { offer, warnings } = message.payload as OfferMessage;
-      const existing = await existingOf(offer.identifiantOffre, ctx);
-      const bundle = toOfferBundle(offer, {
-        now: message.receivedAt,
-        ...(existing.service ? { existing: existing.service } : {}),
-        existingRoles: existing.roles,
-      });
-      validator.assertValid(asStored(bundle, new Date(message.receivedAt)));
+      const now = new Date(message.receivedAt);
+      const [{ stored, bundle }] = (await mapOffers([offer], now, store, ctx)) as [MappedOffer];
+      validator.assertValid(asStored(bundle, now));
       const response = await store.transaction(bundle, ctx);
-      const created = existing.service === undefined && (serviceEntryOf(response)?.response?.status ?? '').startsWith('201');
+      const created = stored.service === undefined && (serviceEntryOf(response)?.response?.status ?? '').startsWith('201');
       return { status: created ? 201 : 200, body: { identifiantOffre: offer.identifiantOffre, created, references: referencesOf(response), warnings } };
     },
 
     'offer-withdraw': async (message, ctx) => {
       const { offerId } = message.payload as WithdrawalMessage;
-      const { service } = await existingOf(offerId, ctx);
+      const { service } = (await readStoredOffers(store, [offerId], ctx)).get(offerId) ?? {};
       if (!service?.id) throw unknownOffer(offerId);
       const withdrawn = withdrawOffer(service);
       validator.assertValid(asStored(withdrawn, new Date(message.receivedAt)));
