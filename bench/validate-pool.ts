@@ -7,11 +7,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../src/config.ts';
 
 const ENTRIES = Number(process.argv[2] ?? 9_000);
 const PROBES = Number(process.argv[3] ?? 200);
 const PORT = 3900 + Math.floor(Math.random() * 90);
 const base = `http://127.0.0.1:${PORT}`;
+// The service's default pool (one worker less than the cores) unless VALIDATE_WORKERS says otherwise.
+const WORKERS = loadConfig({ VALIDATE_WORKERS: process.env.VALIDATE_WORKERS }).validateWorkers;
 const dir = mkdtempSync(join(tmpdir(), 'bench-validate-pool-'));
 
 /** A collection Bundle of Patients (one in seven with a wrong gender code), about 190 bytes an entry. */
@@ -24,7 +27,7 @@ function bundleOf(count: number): string {
 }
 
 const service = spawn(process.execPath, ['src/main.ts'], {
-  env: { ...process.env, PORT: String(PORT), LOG_LEVEL: 'warn', DELIVERY_SQLITE_PATH: join(dir, 'outbox.sqlite'), FHIR_BASE_URL: '', AUTH_MODE: 'none', VALIDATE_WORKERS: '2', VALIDATE_QUEUE: '4', VALIDATE_TIMEOUT_MS: '120000', VALIDATE_MAX_BYTES: String(4 * 1024 * 1024) },
+  env: { ...process.env, PORT: String(PORT), LOG_LEVEL: 'warn', DELIVERY_SQLITE_PATH: join(dir, 'outbox.sqlite'), FHIR_BASE_URL: '', AUTH_MODE: 'none', VALIDATE_QUEUE: '4', VALIDATE_TIMEOUT_MS: '120000', VALIDATE_MAX_BYTES: String(4 * 1024 * 1024) },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const stop = (): void => {
@@ -62,8 +65,8 @@ const validate = async (body: string): Promise<{ status: number; ms: number }> =
   await response.arrayBuffer();
   return { status: response.status, ms: performance.now() - started };
 };
-// Warm up: the workers start on first use; two small documents start both.
-await Promise.all([validate('{"resourceType":"Patient"}'), validate('{"resourceType":"Patient"}')]);
+// Warm up: the workers start on first use; one small document a worker starts them all.
+await Promise.all(Array.from({ length: WORKERS }, () => validate('{"resourceType":"Patient"}')));
 for (let i = 0; i < 20; i++) await health();
 
 const baseline: number[] = [];
@@ -88,7 +91,7 @@ const alone = summary(baseline);
 const loaded = summary(during);
 // What the machine was doing is read, not assumed: the load average over the last minute, at the end.
 console.log(`machine: load average ${loadavg()[0]?.toFixed(2) ?? '?'} over the last minute, ${cpus().length} cores${process.env.BENCH_NOTE ? ` (${process.env.BENCH_NOTE})` : ''}`);
-console.log(`four validations of a ${(large.length / 1024 / 1024).toFixed(2)} MB Bundle (${ENTRIES} entries), 2 workers: statuses ${results.map((r) => r.status).join(', ')}, each ${results.map((r) => (r.ms / 1000).toFixed(1)).join(' s, ')} s, all in ${(wall / 1000).toFixed(1)} s`);
+console.log(`four validations of a ${(large.length / 1024 / 1024).toFixed(2)} MB Bundle (${ENTRIES} entries), ${WORKERS} worker(s): statuses ${results.map((r) => r.status).join(', ')}, each ${results.map((r) => (r.ms / 1000).toFixed(1)).join(' s, ')} s, all in ${(wall / 1000).toFixed(1)} s`);
 console.log(`/health alone (baseline, ${baseline.length} probes): p50 ${ms(alone.p50)}, p99 ${ms(alone.p99)}, max ${ms(alone.max)}`);
 console.log(`/health during the validations (${during.length} probes): p50 ${ms(loaded.p50)}, p99 ${ms(loaded.p99)}, max ${ms(loaded.max)}`);
 console.log(`ratio during/alone: p50 ${(loaded.p50 / alone.p50).toFixed(2)}x, max ${(loaded.max / alone.max).toFixed(2)}x; worst /health during the validations ${loaded.max < 100 ? 'under' : 'OVER'} 100 ms`);

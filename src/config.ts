@@ -1,5 +1,6 @@
 // Typed configuration from the environment, validated once at start. The defaults run the service on
 // the embedded FHIR store, so that `npm start` works on a fresh clone with nothing else running.
+import { availableParallelism } from 'node:os';
 
 /** `auto`: pretty lines on a terminal, JSON lines otherwise. */
 export type LogFormat = 'auto' | 'json' | 'pretty';
@@ -129,6 +130,14 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Validation workers by default: one less than the cores, so that one core stays free for the event loop
+ * (/health and every other request answer while large documents are validated); at least one, at most four.
+ */
+function defaultValidateWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
 
 function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -423,7 +432,7 @@ function readBase(env: Env): Omit<Config, keyof SecurityConfig> {
     deliveryRetentionHours: readInteger(env, 'DELIVERY_RETENTION_HOURS', 168, 0, 24 * 3650),
     metricsPort: readOptionalPort(env, 'METRICS_PORT', env.PORT),
     tracing: readTracing(env),
-    validateWorkers: readInteger(env, 'VALIDATE_WORKERS', 2, 1, 64),
+    validateWorkers: readInteger(env, 'VALIDATE_WORKERS', defaultValidateWorkers(), 1, 64),
     validateQueue: readInteger(env, 'VALIDATE_QUEUE', 4, 0, 10_000),
     validateMaxBytes: readInteger(env, 'VALIDATE_MAX_BYTES', 2 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     validateTimeoutMs: readInteger(env, 'VALIDATE_TIMEOUT_MS', 10_000, 100, 600_000),
@@ -467,7 +476,7 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   { name: 'OTEL_TRACES_SAMPLER', default: 'parentbased_always_on', meaning: 'always_on, always_off, traceidratio, or their parentbased_ forms (which follow the caller\'s `traceparent`)' },
   { name: 'OTEL_TRACES_SAMPLER_ARG', default: '1', meaning: 'the ratio of the traceidratio samplers, 0 to 1' },
   { name: 'OTEL_SDK_DISABLED', default: 'false', meaning: '`true`: no tracing, whatever the other OTEL_* variables say' },
-  { name: 'VALIDATE_WORKERS', default: '2', meaning: '`POST /v1/$validate`: worker threads that validate (each loads its own validator on first use)' },
+  { name: 'VALIDATE_WORKERS', default: 'one less than the cores (1 to 4)', meaning: '`POST /v1/$validate`: worker threads that validate (each loads its own validator on first use); one core stays free for the event loop' },
   { name: 'VALIDATE_QUEUE', default: '4', meaning: 'documents waiting for a free worker; past it, 503 with Retry-After' },
   { name: 'VALIDATE_MAX_BYTES', default: '2097152', meaning: 'largest document `$validate` takes (2 MiB; 413 past it)' },
   { name: 'VALIDATE_TIMEOUT_MS', default: '10000', meaning: 'time budget of one validation; past it the worker is replaced and the answer is 413' },
