@@ -1,7 +1,7 @@
 // The figure an analyst reads first beside each indicator: the previous period of the same length, its
 // difference (Δ) and the change in percent. Periods of whole months (the default: the last 12 complete
 // months) compare with the same number of months before; any other period with the same number of days.
-import type { IndicatorReport, IndicatorSet } from './compute.ts';
+import type { IndicatorReport, IndicatorSet } from './report.ts';
 
 export interface Period {
   readonly from: string;

@@ -1,6 +1,6 @@
 // The indicators as CSV, one value per row with French column names, so that a spreadsheet can pivot
 // them: overall first, then each group; with the previous period beside each value when compared.
-import type { IndicatorReport, IndicatorSet } from './compute.ts';
+import type { IndicatorReport, IndicatorSet } from './report.ts';
 import { change } from './comparison.ts';
 import type { ComparedReport } from './comparison.ts';
 

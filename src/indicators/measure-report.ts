@@ -3,7 +3,7 @@
 // measures (numerator, denominator, measureScore). Breakdowns are stratifiers: act type, month, incident
 // type, and the grouping asked for (structure by FINESS, department, profession).
 import type { Bundle, MeasureReport, MeasureReportGroup, MeasureReportGroupStratifier } from '@medplum/fhirtypes';
-import type { IndicatorReport, IndicatorSet } from './compute.ts';
+import type { IndicatorReport, IndicatorSet } from './report.ts';
 import { INDICATOR_IDS, INDICATOR_LABELS, measureUrl } from './definitions.ts';
 import type { IndicatorId } from './definitions.ts';
 

@@ -7,8 +7,8 @@
 // for several structures): they are counted by COUNT(DISTINCT) for each group and for the overall.
 import { ACT_TYPES, INCIDENT_TYPES, PROFESSIONS } from '../model/act.ts';
 import type { ActType, IncidentType, Profession } from '../model/act.ts';
-import { monthsOf } from './compute.ts';
-import type { IndicatorGroup, IndicatorQuery, IndicatorReport, IndicatorSet, MonthCounts, OfferIndicators } from './compute.ts';
+import { monthsOf } from './report.ts';
+import type { IndicatorGroup, IndicatorQuery, IndicatorReport, IndicatorSet, MonthCounts, OfferIndicators } from './report.ts';
 import { PROFESSION_LABELS } from './definitions.ts';
 import { departmentLabel, regionLabel } from './geo.ts';
 import type { Projection } from './projection.ts';

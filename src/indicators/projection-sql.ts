@@ -2,8 +2,8 @@
 // query's filters, the period over the fact rows, and over the aggregates (aggregates.ts) for a period of
 // whole months — the default (the last 12 complete months), the dashboard's, and their previous periods.
 // A period with a day boundary reads the facts: the aggregates count by month.
-import type { IndicatorQuery } from './compute.ts';
-import { sixMonthsBefore } from './compute.ts';
+import type { IndicatorQuery } from './report.ts';
+import { sixMonthsBefore } from './report.ts';
 import { monthsBetween, professionBit } from './aggregates.ts';
 
 export type Param = string | number | null;
