@@ -1,27 +1,15 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../mapping/index.ts';
+import { Attempts } from './attempt.ts';
+import type { AttemptOutcomes, BatchHandler, DeliveryHandler, DeliveryLog, Failure } from './attempt.ts';
 import { CircuitBreaker } from './breaker.ts';
 import type { BreakerState } from './breaker.ts';
-import type { Answer, Delivery, DeliveryError, DeliveryFilter, DeliveryStatus, EnqueueResult, NewMessage, Outbox } from './outbox.ts';
+import type { Delivery, DeliveryFilter, DeliveryStatus, EnqueueResult, NewMessage, Outbox } from './outbox.ts';
 
 // The worker and the doors to it: routes submit messages and wait (a while) for their answer; the
-// worker delivers them in order per business key, retries what may succeed later, breaks the circuit
-// when the FHIR server is down, and sends what can never succeed to the dead letters.
-
-export interface DeliveryContext {
-  readonly requestId?: string;
-  /** Aborted when the service stops and the grace period is over: the message stays pending. */
-  readonly signal: AbortSignal;
-}
-
-/** Delivers one message (read what is stored, map, validate, write) and answers what the client gets. */
-export type DeliveryHandler = (delivery: Delivery, ctx: DeliveryContext) => Promise<Answer>;
-
-/** How an attempt at a message ended: delivered, to retry later, dead letter, or cut short by the shutdown. */
-export type DeliveryOutcome = 'delivered' | 'retry' | 'dead' | 'interrupted';
-
-/** How each message of an attempt ended (by delivery id), with the HTTP status of a failure. */
-export type AttemptOutcomes = ReadonlyMap<string, { readonly outcome: DeliveryOutcome; readonly status?: number }>;
+// worker delivers them in order per business key, in batches where a kind has a batch handler, and waits
+// while the circuit is open; each attempt (attempt.ts) retries what may succeed later and sends what can
+// never succeed to the dead letters.
 
 /**
  * Watches the deliveries (metrics and traces, in observability/): each attempt, run inside whatever the
@@ -32,23 +20,6 @@ export interface DeliveryObserver {
   carried?(): string | undefined;
   /** Runs one attempt at a flight (one message, or a batch of one kind); answers what `run` answers: how each message ended. */
   attempt(flight: readonly Delivery[], run: () => Promise<AttemptOutcomes>): Promise<AttemptOutcomes>;
-}
-
-/** How one message of a batch ended: its answer, or why it cannot be delivered (the others go on). */
-export type BatchOutcome = { readonly answer: Answer } | { readonly error: unknown };
-
-/**
- * Delivers several messages of one kind and of different business keys at once (one transaction), and
- * answers each. Throws when the whole batch fails: the worker then splits it to find the message at fault.
- */
-export type BatchHandler = (deliveries: readonly Delivery[], ctx: DeliveryContext) => Promise<readonly BatchOutcome[]>;
-
-/** How a failed attempt is judged: the HTTP face (api/errors.ts) knows, the worker only acts on it. */
-export interface Failure extends DeliveryError {
-  /** Trying again later may succeed (no connection, timeout, 5xx, 409, 429). */
-  readonly transient: boolean;
-  /** The failure says the FHIR server is down or overloaded: it counts for the circuit breaker. */
-  readonly serverDown: boolean;
 }
 
 export interface DeliveryOptions {
@@ -73,21 +44,12 @@ export interface DeliveryOptions {
   readonly batchFlights?: number;
 }
 
-interface Log {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
-
 interface Waiter {
   /** Finishes the wait if the delivery is no longer pending. */
   readonly check: () => void;
   /** Finishes the wait with the delivery as it stands. */
   readonly release: () => void;
 }
-
-/** Where an attempt records how each of its messages ended. */
-type Ended = Map<string, { outcome: DeliveryOutcome; status?: number }>;
 
 interface InFlight {
   readonly promise: Promise<void>;
@@ -107,12 +69,10 @@ const SHARED_SETTLE_POLL_MS = 200;
 export class DeliveryService {
   readonly outbox: Outbox;
   readonly #options: DeliveryOptions;
-  readonly #failureOf: (error: unknown) => Failure;
-  readonly #log: Log;
+  readonly #log: DeliveryLog;
   readonly #now: () => number;
   readonly #breaker: CircuitBreaker;
-  readonly #handlers = new Map<string, DeliveryHandler>();
-  readonly #batchHandlers = new Map<string, BatchHandler>();
+  readonly #attempts: Attempts;
   /** A kind's own batch size, where it differs from the options' batchSize. */
   readonly #batchSizes = new Map<string, number>();
   /** By delivery id; the messages of one batch share their flight. */
@@ -131,17 +91,18 @@ export class DeliveryService {
   #pumping = false;
   #again = false;
 
-  constructor(outbox: Outbox, options: DeliveryOptions, failureOf: (error: unknown) => Failure, log: Log, now: () => number = Date.now) {
+  constructor(outbox: Outbox, options: DeliveryOptions, failureOf: (error: unknown) => Failure, log: DeliveryLog, now: () => number = Date.now) {
     this.outbox = outbox;
     this.#options = options;
-    this.#failureOf = failureOf;
     this.#log = log;
     this.#now = now;
     this.#breaker = new CircuitBreaker({ threshold: options.breakerThreshold, cooldownMs: options.breakerCooldownMs });
+    const { maxAttempts, backoffMs, maxBackoffMs } = options;
+    this.#attempts = new Attempts({ outbox, breaker: this.#breaker, failureOf, log, now, maxAttempts, backoffMs, maxBackoffMs });
   }
 
   handle(kind: string, handler: DeliveryHandler): void {
-    this.#handlers.set(kind, handler);
+    this.#attempts.handle(kind, handler);
   }
 
   /**
@@ -149,7 +110,7 @@ export class DeliveryService {
    * `batchSize`, or `size` for a kind whose messages are small and many (audit records).
    */
   handleBatch(kind: string, handler: BatchHandler, size?: number): void {
-    this.#batchHandlers.set(kind, handler);
+    this.#attempts.handleBatch(kind, handler);
     if (size !== undefined) this.#batchSizes.set(kind, Math.max(1, size));
   }
 
@@ -334,12 +295,12 @@ export class DeliveryService {
           unneeded.push(delivery.id);
           continue;
         }
-        const batch = this.#batchHandlers.has(delivery.kind) ? open.get(delivery.kind) : undefined;
+        const batch = this.#attempts.batched(delivery.kind) ? open.get(delivery.kind) : undefined;
         if (batch !== undefined && batch.length < sizeOf(delivery.kind)) {
           batch.push(delivery);
           continue;
         }
-        const batchable = this.#batchHandlers.has(delivery.kind);
+        const batchable = this.#attempts.batched(delivery.kind);
         const kindFlights = (this.#kindFlights.get(delivery.kind) ?? 0) + flights.filter((flight) => flight[0]?.kind === delivery.kind).length;
         if (flights.length >= free || (batchable && kindFlights >= Math.max(1, this.#options.batchFlights ?? 2))) {
           unneeded.push(delivery.id);
@@ -347,7 +308,7 @@ export class DeliveryService {
         }
         const flight = [delivery];
         flights.push(flight);
-        if (this.#batchHandlers.has(delivery.kind)) open.set(delivery.kind, flight);
+        if (this.#attempts.batched(delivery.kind)) open.set(delivery.kind, flight);
       }
       for (const flight of flights) this.#launch(flight);
     } finally {
@@ -382,7 +343,7 @@ export class DeliveryService {
     for (const delivery of flight) this.#busyKeys.add(delivery.key);
     this.#flights += 1;
     const kind = (flight[0] as Delivery).kind;
-    const batched = this.#batchHandlers.has(kind);
+    const batched = this.#attempts.batched(kind);
     if (batched) this.#kindFlights.set(kind, (this.#kindFlights.get(kind) ?? 0) + 1);
     // On a shared outbox the claim runs out after leaseMs; a delivery that takes longer (a bulk import,
     // a slow FHIR server) keeps it, or another instance would deliver the same message meanwhile.
@@ -395,12 +356,7 @@ export class DeliveryService {
               this.outbox.renew(delivery.id, this.#now()).catch((error: unknown) => this.#log.warn({ err: error, deliveryId: delivery.id }, 'delivery: could not renew the claim'));
             }
           }, Math.max(10, Math.floor(leaseMs / 3)));
-    const first = flight[0] as Delivery;
-    const ended = new Map<string, { outcome: DeliveryOutcome; status?: number }>();
-    const attempt = async (): Promise<AttemptOutcomes> => {
-      await (batched ? this.#attemptBatch(flight, controller.signal, ended) : this.#attempt(first, controller.signal, ended));
-      return ended;
-    };
+    const attempt = (): Promise<AttemptOutcomes> => this.#attempts.run(flight, controller.signal);
     const observed = this.#observers.reduceRight<() => Promise<AttemptOutcomes>>((inner, observer) => () => observer.attempt(flight, inner), attempt);
     const promise = observed()
       .then(() => undefined)
@@ -420,133 +376,6 @@ export class DeliveryService {
         this.#kick();
       });
     for (const delivery of flight) this.#inflight.set(delivery.id, { promise, controller });
-  }
-
-  #backoff(attempts: number): number {
-    const exponential = Math.min(this.#options.maxBackoffMs, this.#options.backoffMs * 2 ** Math.max(0, attempts - 1));
-    return Math.round(exponential * (0.5 + Math.random() / 2));
-  }
-
-  async #attempt(delivery: Delivery, signal: AbortSignal, ended: Ended): Promise<void> {
-    await this.outbox.startAttempt(delivery.id, this.#now());
-    const handler = this.#handlers.get(delivery.kind);
-    try {
-      if (!handler) throw new Error(`no delivery handler for messages of kind "${delivery.kind}"`);
-      const answer = await handler(delivery, this.#contextOf(delivery, signal));
-      this.#breaker.success();
-      await this.#delivered(delivery, answer, ended);
-    } catch (error) {
-      if (signal.aborted) {
-        await this.#interrupted([delivery], ended);
-        return;
-      }
-      await this.#failed(delivery, this.#judge(error), ended);
-    }
-  }
-
-  /** Several messages of one kind through its batch handler: one transaction for them all. */
-  async #attemptBatch(flight: readonly Delivery[], signal: AbortSignal, ended: Ended): Promise<void> {
-    // Asked for together, recorded together (the SQLite outbox commits them as one group).
-    await Promise.all(flight.map((delivery) => this.outbox.startAttempt(delivery.id, this.#now())));
-    await this.#deliverBatch(flight, signal, ended);
-  }
-
-  /**
-   * A refused batch is split in two, again and again, until the message at fault stands alone: one bad
-   * act never holds back the others. A batch that failed transiently is retried whole, later.
-   */
-  async #deliverBatch(batch: readonly Delivery[], signal: AbortSignal, ended: Ended): Promise<void> {
-    const first = batch[0] as Delivery;
-    const handler = this.#batchHandlers.get(first.kind) as BatchHandler;
-    let outcomes: readonly BatchOutcome[];
-    try {
-      outcomes = await handler(batch, this.#contextOf(first, signal));
-    } catch (error) {
-      if (signal.aborted) {
-        await this.#interrupted(batch, ended);
-        return;
-      }
-      const failure = this.#judge(error);
-      if (!failure.transient && batch.length > 1) {
-        const half = Math.ceil(batch.length / 2);
-        this.#log.warn({ deliveryIds: batch.map((delivery) => delivery.id), status: failure.status, error: failure.message }, 'delivery: a batch was refused; splitting it to find the message at fault');
-        await Promise.all([this.#deliverBatch(batch.slice(0, half), signal, ended), this.#deliverBatch(batch.slice(half), signal, ended)]);
-        return;
-      }
-      for (const delivery of batch) await this.#failed(delivery, failure, ended);
-      return;
-    }
-    this.#breaker.success();
-    // Different keys: their records do not depend on one another, and go to the outbox together.
-    await Promise.all(
-      batch.map((delivery, index) => {
-        const outcome = outcomes[index] ?? { error: new Error('the batch handler gave no outcome for this message') };
-        return 'answer' in outcome ? this.#delivered(delivery, outcome.answer, ended) : this.#failed(delivery, this.#judge(outcome.error), ended);
-      }),
-    );
-  }
-
-  #contextOf(delivery: Delivery, signal: AbortSignal): DeliveryContext {
-    return { signal, ...(delivery.requestId !== undefined ? { requestId: delivery.requestId } : {}) };
-  }
-
-  #logOf(delivery: Delivery): object {
-    return { deliveryId: delivery.id, kind: delivery.kind, attempts: delivery.attempts + 1, requestId: delivery.requestId };
-  }
-
-  async #delivered(delivery: Delivery, answer: Answer, ended: Ended): Promise<void> {
-    try {
-      await this.outbox.markDelivered(delivery.id, answer, this.#now(), delivery.payload);
-    } catch (error) {
-      // Written to the FHIR store, but the record of it (and the delivered hooks' work, in the same local
-      // transaction: the indicators projection) rolled back: the message stays pending and goes again,
-      // later; its writes are conditional, so the store ends the same.
-      const message = `written to the FHIR store, but not recorded as delivered: ${error instanceof Error ? error.message : String(error)}`;
-      const outcome = { resourceType: 'OperationOutcome' as const, issue: [{ severity: 'error' as const, code: 'transient' as const, diagnostics: message }] };
-      await this.#failed(delivery, { status: 503, message, outcome, transient: true, serverDown: false }, ended);
-      return;
-    }
-    ended.set(delivery.id, { outcome: 'delivered' });
-    if (delivery.attempts > 0) this.#log.info(this.#logOf(delivery), 'delivery: delivered after retries');
-  }
-
-  async #interrupted(deliveries: readonly Delivery[], ended: Ended): Promise<void> {
-    for (const delivery of deliveries) {
-      await this.outbox.release(delivery.id);
-      ended.set(delivery.id, { outcome: 'interrupted' });
-      this.#log.warn(this.#logOf(delivery), 'delivery: interrupted by the shutdown; stays pending for the next start');
-    }
-  }
-
-  /** The failure of an error, counted by the circuit breaker. */
-  #judge(error: unknown): Failure {
-    const failure = this.#failureOf(error);
-    if (failure.serverDown) this.#breaker.serverFailure(this.#now());
-    else this.#breaker.success(); // the server answered: it is up
-    return failure;
-  }
-
-  async #failed(delivery: Delivery, failure: Failure, ended: Ended): Promise<void> {
-    const now = this.#now();
-    const attempts = delivery.attempts + 1;
-    const log = this.#logOf(delivery);
-    const recorded: DeliveryError = {
-      status: failure.status,
-      message: failure.message,
-      outcome: failure.outcome,
-      ...(failure.serverOutcome !== undefined ? { serverOutcome: failure.serverOutcome } : {}),
-    };
-    const { maxAttempts } = this.#options;
-    if (failure.transient && (maxAttempts === 0 || attempts < maxAttempts)) {
-      const delay = this.#backoff(attempts);
-      await this.outbox.markRetry(delivery.id, recorded, now + delay);
-      ended.set(delivery.id, { outcome: 'retry', status: failure.status });
-      this.#log.warn({ ...log, status: failure.status, error: failure.message, retryInMs: delay, breaker: this.#breaker.state(now) }, 'delivery: transient failure, will retry');
-    } else {
-      await this.outbox.markDead(delivery.id, recorded, now);
-      ended.set(delivery.id, { outcome: 'dead', status: failure.status });
-      this.#log.error({ ...log, status: failure.status, error: failure.message }, 'delivery: dead letter (permanent failure or attempts exhausted)');
-    }
   }
 
   #notify(id: string): void {
