@@ -253,8 +253,11 @@ export interface DeliveryRow {
   answer: unknown;
 }
 
-/** The Delivery a row holds; `jsonAsText` when the JSON columns come back as text (SQLite). */
-export function deliveryOfRow(row: DeliveryRow, jsonAsText: boolean): Delivery {
+/**
+ * The Delivery a row holds; `jsonAsText` when the JSON columns come back as text (SQLite). A row read
+ * without its payload column gets it from `payloadText` when the payload is first read.
+ */
+export function deliveryOfRow(row: DeliveryRow, jsonAsText: boolean, payloadText?: () => string | null): Delivery {
   const json = <T>(value: unknown): T | undefined =>
     value === null || value === undefined ? undefined : ((jsonAsText ? JSON.parse(value as string) : value) as T);
   const time = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value));
@@ -279,13 +282,17 @@ export function deliveryOfRow(row: DeliveryRow, jsonAsText: boolean): Delivery {
     lastError: json<DeliveryError>(row.last_error),
     answer: json<Answer>(row.answer),
   };
-  if (!jsonAsText || typeof row.payload !== 'string') return delivery;
-  // A payload stored as text (an act's Bundle: tens of kilobytes) is parsed when first read, once: the
-  // worker reads due messages it then skips (in flight, their key busy) and enqueue reads its row back.
-  const text = row.payload;
+  const stored = row.payload;
+  const text = typeof stored === 'string' ? () => stored : stored === undefined ? payloadText : undefined;
+  if (!jsonAsText || text === undefined) return delivery;
+  // A payload stored as text (an act's message: its act and Bundle, tens of kilobytes) is read and parsed
+  // when first used, once: the worker looks at due messages it then skips (in flight, their key busy).
   let parsed: { value: unknown } | undefined;
   return Object.defineProperty(delivery, 'payload', {
     enumerable: true,
-    get: () => (parsed ??= { value: JSON.parse(text) as unknown }).value,
+    get: () => {
+      parsed ??= { value: ((value: string | null) => (value === null ? undefined : (JSON.parse(value) as unknown)))(text()) };
+      return parsed.value;
+    },
   });
 }
