@@ -291,7 +291,10 @@ export function deliveryOfRow(row: DeliveryRow, jsonAsText: boolean, payloadText
   return Object.defineProperty(delivery, 'payload', {
     enumerable: true,
     get: () => {
-      parsed ??= { value: ((value: string | null) => (value === null ? undefined : (JSON.parse(value) as unknown)))(text()) };
+      if (parsed === undefined) {
+        const value = text();
+        parsed = { value: value === null ? undefined : (JSON.parse(value) as unknown) };
+      }
       return parsed.value;
     },
   });
