@@ -457,7 +457,7 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   { name: 'DELIVERY_WAIT_MS', default: '5000', meaning: 'how long a write waits for its delivery before answering 202' },
   { name: 'DELIVERY_CONCURRENCY', default: '8', meaning: 'deliveries to the FHIR store at once (one at a time per business key)' },
   { name: 'DELIVERY_BATCH_SIZE', default: '16', meaning: 'acts of different keys merged into one FHIR transaction at most, when that many are due (never waited for)' },
-  { name: 'DELIVERY_BATCH_FLIGHTS', default: '2', meaning: 'batches of one kind (acts, audit events) in flight at once: what arrives meanwhile goes in the next batch; instances sharing one HAPI share them (two instances: 1 each, see src/delivery/README.md)' },
+  { name: 'DELIVERY_BATCH_FLIGHTS', default: '2', meaning: 'batches of one kind (acts, audit events) in flight at once: what arrives meanwhile goes in the next batch; on a shared outbox, from all the instances together (each keeps its share, at least 1)' },
   { name: 'AUDIT_FLUSH_MS', default: '1000', meaning: 'audit records gather this long before they go to the FHIR store together (one transaction of up to 100); 0: each at once' },
   { name: 'DELIVERY_MAX_ATTEMPTS', default: '0', meaning: 'attempts before a transient failure goes to the dead letters (0: never)' },
   { name: 'DELIVERY_BACKOFF_MS', default: '500', meaning: 'first retry delay, doubled at each attempt, with jitter' },

@@ -176,6 +176,11 @@ export interface Outbox {
    * owns the outbox. The worker renews the claims of the messages it is delivering well before then.
    */
   readonly leaseMs: number | undefined;
+  /**
+   * How many instances deliver from this outbox now, this one included; a call also says that this one
+   * is alive. 1 where one process owns the outbox.
+   */
+  instances(now: number): Promise<number>;
   enqueue(message: NewMessage): Promise<EnqueueResult>;
   get(id: string): Promise<Delivery | undefined>;
   /**

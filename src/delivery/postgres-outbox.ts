@@ -59,8 +59,14 @@ DO $$ BEGIN
   END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS telesante_deliveries_by_source ON telesante_deliveries (source, status, seq);
+-- The instances delivering from this outbox, each with the last time it said it was alive: they share
+-- the FHIR server's batch flights (DeliveryService).
+CREATE TABLE IF NOT EXISTS telesante_instances (owner TEXT PRIMARY KEY, seen_at BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS telesante_deliveries_by_delivered_at ON telesante_deliveries (status, delivered_at);
 `;
+
+/** An instance not heard from for this long is not counted among the live ones (they say so every second or two). */
+const INSTANCE_SILENCE_MS = 10_000;
 
 function deliveryOf(row: DeliveryRow): Delivery {
   return deliveryOfRow(row, false);
@@ -81,6 +87,7 @@ export class PostgresOutbox implements Outbox {
   readonly #pool: pg.Pool;
   readonly #ready: Promise<void>;
   readonly #hooks: DeliveredHook[] = [];
+  #closed: Promise<void> | undefined;
 
   constructor(options: PostgresOutboxOptions) {
     this.owner = options.owner ?? randomUUID();
@@ -290,8 +297,29 @@ export class PostgresOutbox implements Outbox {
     return { pending: count('pending'), dead: count('dead'), delivered: count('delivered'), oldestPendingReceivedAt: oldest.rows[0]?.received_at, bytes: Number(size.rows[0]?.bytes ?? 0) };
   }
 
-  async close(): Promise<void> {
-    await this.#ready.catch(() => undefined);
-    await this.#pool.end();
+  async instances(now: number): Promise<number> {
+    await this.#ready;
+    const others = await this.#pool.query<{ n: string }>(
+      `WITH beat AS (
+         INSERT INTO telesante_instances (owner, seen_at) VALUES ($1, $2)
+         ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at
+       ), forgotten AS (
+         DELETE FROM telesante_instances WHERE seen_at < $2 - 60 * $3::bigint AND owner <> $1
+       )
+       SELECT COUNT(*) AS n FROM telesante_instances WHERE owner <> $1 AND seen_at >= $2 - $3::bigint`,
+      [this.owner, now, INSTANCE_SILENCE_MS],
+    );
+    return 1 + Number(others.rows[0]?.n ?? 0);
+  }
+
+  /** Closes the pool, once (a second call waits for the first). */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#ready.catch(() => undefined);
+      // No longer one of the live instances: the others take its share of the flights at once.
+      await this.#pool.query('DELETE FROM telesante_instances WHERE owner = $1', [this.owner]).catch(() => undefined);
+      await this.#pool.end();
+    })();
+    return this.#closed;
   }
 }

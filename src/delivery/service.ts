@@ -38,8 +38,9 @@ export interface DeliveryOptions {
    */
   readonly batchSize?: number;
   /**
-   * Batches of one kind in flight at once; 2 by default. Fewer flights than clients is what lets
-   * messages that arrive meanwhile gather into the next batch, instead of each taking a slot alone.
+   * Batches of one kind in flight at once, from all the instances of a shared outbox together (each
+   * keeps its share, at least one); 2 by default. Fewer flights than clients is what lets messages that
+   * arrive meanwhile gather into the next batch, instead of each taking a slot alone.
    */
   readonly batchFlights?: number;
 }
@@ -63,6 +64,8 @@ export function fingerprintOf(kind: string, payload: unknown): string {
 
 /** How often a worker on a shared outbox looks for messages other instances accepted or left behind. */
 const SHARED_POLL_MS = 1_000;
+/** How often a worker on a shared outbox says it is alive and counts the instances sharing it. */
+const INSTANCES_EVERY_MS = 2_000;
 /** How often a waiting request on a shared outbox looks whether another instance delivered its message. */
 const SHARED_SETTLE_POLL_MS = 200;
 
@@ -85,6 +88,9 @@ export class DeliveryService {
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #endedWatchers = new Set<Set<string>>();
   #timer: NodeJS.Timeout | undefined;
+  /** Instances delivering from the outbox, as last counted: they share batchFlights. */
+  #instances = 1;
+  #heartbeat: NodeJS.Timeout | undefined;
   readonly #observers: DeliveryObserver[] = [];
   #started = false;
   #stopping = false;
@@ -198,7 +204,35 @@ export class DeliveryService {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    if (this.outbox.shared) {
+      void this.#countInstances();
+      this.#heartbeat = setInterval(() => void this.#countInstances(), INSTANCES_EVERY_MS);
+      this.#heartbeat.unref();
+    }
     this.#kick();
+  }
+
+  /** Instances delivering from the outbox, this one included, as last counted (1 on an outbox of its own). */
+  get instances(): number {
+    return this.#instances;
+  }
+
+  /**
+   * Batches of one kind this instance keeps in flight: the options' batchFlights is what the FHIR server
+   * gets from all the instances of a shared outbox together, each taking its share (at least one). Two
+   * instances each keeping the whole of it made batches half as large, and went slower than one instance
+   * (bench/README.md).
+   */
+  #batchFlights(): number {
+    return Math.max(1, Math.round((this.#options.batchFlights ?? 2) / this.#instances));
+  }
+
+  async #countInstances(): Promise<void> {
+    try {
+      this.#instances = await this.outbox.instances(this.#now());
+    } catch (error) {
+      this.#log.warn({ err: error }, 'delivery: could not count the instances sharing the outbox; keeping the last count');
+    }
   }
 
   /** Answers every waiting request with the delivery as it stands (pending: 202). */
@@ -213,6 +247,7 @@ export class DeliveryService {
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     if (this.#timer) clearTimeout(this.#timer);
+    clearInterval(this.#heartbeat);
     this.releaseWaiters();
     const running = [...this.#inflight.values()];
     if (running.length === 0) return;
@@ -302,7 +337,7 @@ export class DeliveryService {
         }
         const batchable = this.#attempts.batched(delivery.kind);
         const kindFlights = (this.#kindFlights.get(delivery.kind) ?? 0) + flights.filter((flight) => flight[0]?.kind === delivery.kind).length;
-        if (flights.length >= free || (batchable && kindFlights >= Math.max(1, this.#options.batchFlights ?? 2))) {
+        if (flights.length >= free || (batchable && kindFlights >= this.#batchFlights())) {
           unneeded.push(delivery.id);
           continue;
         }

@@ -257,6 +257,10 @@ export class SqliteOutbox implements Outbox {
     // Nor anything to keep.
   }
 
+  async instances(): Promise<number> {
+    return 1; // one process per file
+  }
+
   async startAttempt(id: string, now: number): Promise<void> {
     await this.#grouped(() => this.#sql('UPDATE deliveries SET attempts = attempts + 1, last_attempt_at = ? WHERE id = ?').run(now, id));
   }

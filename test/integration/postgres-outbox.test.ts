@@ -143,6 +143,55 @@ t.test('a delivery that outlasts its lease keeps its claim: no other instance de
   t.same(runs, ['a'], 'delivered once, by the instance that claimed it');
 });
 
+t.test('instances on one outbox share the batch flights, and take them back when one leaves', async (t) => {
+  // A database of its own: the instances counted are those of this test only.
+  const database = `${DATABASE}_instances`;
+  await ensureDatabase(database);
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const flying = new Map<string, number>();
+  const most = new Map<string, number>();
+  let delivered = 0;
+  const make = (name: string): DeliveryService => {
+    const service = new DeliveryService(new PostgresOutbox({ connectionString: `${SERVER}/${database}`, owner: `${name}-${run}` }), { ...FAST, concurrency: 8, batchSize: 2, batchFlights: 2 }, failureOf, quiet);
+    service.handleBatch('batch', async (deliveries) => {
+      const now = (flying.get(name) ?? 0) + 1;
+      flying.set(name, now);
+      most.set(name, Math.max(most.get(name) ?? 0, now));
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      flying.set(name, (flying.get(name) ?? 1) - 1);
+      delivered += deliveries.length;
+      return deliveries.map(() => ({ answer: { status: 201, body: {} } }));
+    });
+    return service;
+  };
+  const submitAll = async (services: readonly DeliveryService[], count: number, tag: string): Promise<void> => {
+    const target = delivered + count;
+    await Promise.all(Array.from({ length: count }, (_, i) => (services[i % services.length] as DeliveryService).submit({ kind: 'batch', key: `${run}|${tag}${i}`, payload: {}, receivedAt: new Date().toISOString() })));
+    await until(async () => delivered >= target, 30_000);
+  };
+  const a = make('a');
+  const b = make('b');
+  t.teardown(async () => {
+    for (const service of [a, b]) {
+      await service.stop(0);
+      await service.outbox.close();
+    }
+  });
+  a.start();
+  b.start();
+  await until(async () => a.instances === 2 && b.instances === 2, 10_000);
+  await submitAll([a, b], 40, 'two-');
+  t.equal(most.get('a'), 1, 'two instances: one batch in flight each (2 flights between them)');
+  t.equal(most.get('b'), 1);
+
+  await b.stop(0);
+  await b.outbox.close();
+  await until(async () => a.instances === 1, 10_000);
+  most.clear();
+  await submitAll([a], 40, 'one-');
+  t.equal(most.get('a'), 2, 'alone again: both flights');
+});
+
 t.test('the service runs on the shared outbox when DELIVERY_DATABASE_URL names it', async (t) => {
   const { spawn } = await import('node:child_process');
   const { readFileSync } = await import('node:fs');
