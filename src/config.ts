@@ -7,8 +7,12 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** Where spans go (OTEL_TRACES_EXPORTER): an OTLP collector over HTTP (JSON), or standard output. */
+/** Where spans go (OTEL_TRACES_EXPORTER): an OTLP collector over HTTP, or standard output. */
 export type TraceExporter = 'otlp' | 'console';
+
+/** How OTLP goes over HTTP (OTEL_EXPORTER_OTLP_PROTOCOL): protobuf, the specification's default, or JSON. */
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
 
 /** OTEL_TRACES_SAMPLER, as the OpenTelemetry specification names its samplers. */
 export type TraceSampler = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
@@ -21,6 +25,7 @@ export interface TracingConfig {
   readonly resourceAttributes: Readonly<Record<string, string>>;
   /** The OTLP traces URL (…/v1/traces). */
   readonly otlpUrl: string;
+  readonly otlpProtocol: OtlpProtocol;
   /** Sent with every export (a collector's credentials): never logged. */
   readonly otlpHeaders: Readonly<Record<string, string>>;
   readonly otlpTimeoutMs: number;
@@ -296,8 +301,10 @@ function readTracing(env: Env): TracingConfig | undefined {
   const exporters = (listed.length === 0 && endpointVariable !== undefined ? ['otlp'] : listed).filter((name): name is TraceExporter => name !== 'none');
   if (exporters.length === 0 || listed.includes('none')) return undefined;
   const protocolVariable = firstSet(env, ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']);
-  const protocol = protocolVariable === undefined ? 'http/json' : (env[protocolVariable] ?? '').trim();
-  if (exporters.includes('otlp') && protocol !== 'http/json') throw new ConfigError(protocolVariable ?? 'OTEL_EXPORTER_OTLP_PROTOCOL', `this service exports OTLP over HTTP in JSON: expected http/json, got "${protocol}"`);
+  const protocol = (protocolVariable === undefined ? 'http/protobuf' : (env[protocolVariable] ?? '').trim().toLowerCase()) as OtlpProtocol;
+  if (exporters.includes('otlp') && !OTLP_PROTOCOLS.includes(protocol)) {
+    throw new ConfigError(protocolVariable ?? 'OTEL_EXPORTER_OTLP_PROTOCOL', `this service exports OTLP over HTTP: expected http/protobuf or http/json (grpc is not offered), got "${env[protocolVariable ?? ''] ?? ''}"`);
+  }
   // The general endpoint is a base to which the signal's path is added; the traces endpoint is used as it is.
   let otlpUrl = 'http://localhost:4318/v1/traces';
   if (endpointVariable !== undefined) {
@@ -320,6 +327,7 @@ function readTracing(env: Env): TracingConfig | undefined {
     serviceName,
     resourceAttributes,
     otlpUrl,
+    otlpProtocol: protocol,
     otlpHeaders: headersVariable === undefined ? {} : readPairs(env, headersVariable),
     otlpTimeoutMs: timeoutVariable === undefined ? 10_000 : readInteger(env, timeoutVariable, 10_000, 1, 600_000),
     sampler: sampler as TraceSampler,
@@ -468,7 +476,7 @@ export const CONFIG_VARIABLES: readonly { name: string; default: string; meaning
   { name: 'METRICS_PORT', default: '(none: /metrics on PORT, scope metrics:read)', meaning: 'a port of its own for GET /metrics (Prometheus), without authentication: keep it inside the network' },
   { name: 'OTEL_TRACES_EXPORTER', default: '(none: no tracing)', meaning: 'OpenTelemetry traces: `otlp`, `console` or both (`otlp,console`); `none`. Set alone, `OTEL_EXPORTER_OTLP_ENDPOINT` means `otlp`' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://localhost:4318', meaning: 'the OTLP/HTTP collector; spans go to its `/v1/traces` (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: a full URL, used as it is)' },
-  { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', default: 'http/json', meaning: 'the only protocol this service speaks (`http/protobuf` and `grpc` are refused at start)' },
+  { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', default: 'http/protobuf', meaning: '`http/protobuf` or `http/json` (`grpc` is refused at start); `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` first' },
   { name: 'OTEL_EXPORTER_OTLP_HEADERS', default: '(none)', meaning: 'headers of every export, `key=value,…` percent-encoded (a collector\'s credentials); `…_TRACES_HEADERS` first' },
   { name: 'OTEL_EXPORTER_OTLP_TIMEOUT', default: '10000', meaning: 'time allowed for one export, in ms; `…_TRACES_TIMEOUT` first' },
   { name: 'OTEL_SERVICE_NAME', default: 'telesante-fhir', meaning: 'the `service.name` of the spans (before one in `OTEL_RESOURCE_ATTRIBUTES`)' },

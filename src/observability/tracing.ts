@@ -11,10 +11,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TracingConfig } from '../config.ts';
 import type { AttemptOutcomes, Delivery, DeliveryObserver, DeliveryOutcome } from '../delivery/index.ts';
 import { FhirStoreError } from '../fhir/index.ts';
@@ -44,13 +45,19 @@ function samplerOf(config: TracingConfig): Sampler {
   }
 }
 
+/** The OTLP/HTTP exporter of the configured protocol: protobuf (the specification's default) or JSON. */
+function otlpExporterOf(config: TracingConfig): SpanExporter {
+  const options = { url: config.otlpUrl, headers: { ...config.otlpHeaders }, timeoutMillis: config.otlpTimeoutMs };
+  return config.otlpProtocol === 'http/json' ? new OtlpJsonExporter(options) : new OtlpProtobufExporter(options);
+}
+
 /** The tracer provider the configuration describes: its exporters, service name, resource and sampler. */
 export function tracerProviderOf(config: TracingConfig): TracerProvider {
   const spanProcessors: SpanProcessor[] = config.exporters.map((exporter) =>
     exporter === 'console'
       ? new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() })
       : // Spans are sent in batches, off the request path; a collector that is down costs dropped spans, not latency.
-        new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config.otlpUrl, headers: { ...config.otlpHeaders }, timeoutMillis: config.otlpTimeoutMs }) }),
+        new BatchSpanProcessor({ exporter: otlpExporterOf(config) }),
   );
   return new TracerProvider({
     resource: resourceFromAttributes({ ...config.resourceAttributes, 'service.name': config.serviceName }),

@@ -8,6 +8,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import t from 'tap';
+import type { Test } from 'tap';
 import { HapiStore } from '../../../src/fhir/index.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { Tracing } from '../../../src/observability/tracing.ts';
@@ -130,29 +131,48 @@ t.test('tracing off: HAPI receives no traceparent, the outbox keeps no trace con
   t.equal(deliveries[0]?.traceParent, undefined);
 });
 
-t.test('OTEL_EXPORTER_OTLP_ENDPOINT alone: the spans reach the collector over OTLP/HTTP, by the close at the latest', async (t) => {
-  const posts: { url: string; type: string | undefined; headers: Record<string, unknown>; body: string }[] = [];
-  const collector = createServer((request, response) => {
+/** An OTLP/HTTP collector that keeps what it is posted. */
+async function collector(t: Test): Promise<{ url: string; posts: { url: string; type: string | undefined; headers: Record<string, unknown>; body: Buffer }[] }> {
+  const posts: { url: string; type: string | undefined; headers: Record<string, unknown>; body: Buffer }[] = [];
+  const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      posts.push({ url: request.url ?? '', type: request.headers['content-type'], headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      posts.push({ url: request.url ?? '', type: request.headers['content-type'], headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(200, { 'content-type': request.headers['content-type'] ?? 'application/json' }).end(request.headers['content-type']?.includes('json') ? '{}' : '');
     });
   });
-  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => collector.close(() => resolve())));
-  const { port } = collector.address() as AddressInfo;
-  const { app } = await testApp({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=k%C3%A9' });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts };
+}
+
+t.test('OTEL_EXPORTER_OTLP_ENDPOINT alone: the spans reach the collector over OTLP/HTTP in protobuf, the specification\'s default', async (t) => {
+  const { url, posts } = await collector(t);
+  const { app } = await testApp({ OTEL_EXPORTER_OTLP_ENDPOINT: url });
+  t.equal((await app.inject({ method: 'GET', url: '/v1/acts/nothing/here' })).statusCode, 404);
+  await app.close();
+  const post = posts.find((seen) => seen.url === '/v1/traces');
+  t.ok(post, `the collector received /v1/traces (got ${posts.map((seen) => seen.url).join(', ') || 'nothing'})`);
+  t.equal(post?.type, 'application/x-protobuf');
+  // Protobuf keeps strings as UTF-8 bytes: the service name and the span's name are in the body as they are.
+  t.ok(post?.body.includes('telesante-fhir'), 'the service name');
+  t.ok(post?.body.includes('GET /v1/acts/:source/:actId'), "the request's span");
+});
+
+t.test('OTEL_EXPORTER_OTLP_PROTOCOL=http/json: the spans reach the collector in JSON, by the close at the latest', async (t) => {
+  const { url, posts } = await collector(t);
+  const { app } = await testApp({ OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=k%C3%A9' });
   t.equal((await app.inject({ method: 'GET', url: '/v1/acts/nothing/here' })).statusCode, 404);
   await app.close();
   const post = posts.find((seen) => seen.url === '/v1/traces');
   t.ok(post, `the collector received /v1/traces (got ${posts.map((seen) => seen.url).join(', ') || 'nothing'})`);
   t.match(post?.type, /application\/json/);
   t.equal(post?.headers['x-collector-key'], 'k\u00e9', 'with the configured header');
-  t.match(post?.body, /"service\.name"/);
-  t.match(post?.body, /telesante-fhir/);
-  t.match(post?.body, /GET \/v1\/acts\/:source\/:actId/);
+  const body = post?.body.toString('utf8');
+  t.match(body, /"service\.name"/);
+  t.match(body, /telesante-fhir/);
+  t.match(body, /GET \/v1\/acts\/:source\/:actId/);
 });
 
 t.test('the OTEL_* variables: off by default, on with an exporter or an endpoint, refused when wrong', async (t) => {
@@ -172,7 +192,9 @@ t.test('the OTEL_* variables: off by default, on with an exporter or an endpoint
   t.same(traces?.resourceAttributes, { 'deployment.environment.name': 'test' });
   t.equal(traces?.samplerRatio, 0.25);
   t.throws(() => loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }), /OTEL_TRACES_EXPORTER/);
-  t.throws(() => loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), /OTEL_EXPORTER_OTLP_PROTOCOL.*http\/json/);
+  t.equal(endpoint?.otlpProtocol, 'http/protobuf', "protobuf by default, as the specification's");
+  t.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).tracing?.otlpProtocol, 'http/json', 'the traces variable first');
+  t.throws(() => loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), /OTEL_EXPORTER_OTLP_PROTOCOL.*http\/protobuf or http\/json.*"grpc"/);
   t.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
   t.throws(() => loadConfig({ OTEL_TRACES_EXPORTER: 'console', OTEL_TRACES_SAMPLER_ARG: '2' }), /OTEL_TRACES_SAMPLER_ARG/);
   t.throws(() => loadConfig({ OTEL_TRACES_EXPORTER: 'console', OTEL_EXPORTER_OTLP_HEADERS: 'secret' }), /OTEL_EXPORTER_OTLP_HEADERS: expected key=value/);
