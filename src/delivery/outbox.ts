@@ -180,7 +180,7 @@ export interface Outbox {
    * How many instances deliver from this outbox now, this one included; a call also says that this one
    * is alive. 1 where one process owns the outbox.
    */
-  instances(now: number): Promise<number>;
+  instances(): Promise<number>;
   enqueue(message: NewMessage): Promise<EnqueueResult>;
   get(id: string): Promise<Delivery | undefined>;
   /**

@@ -297,17 +297,19 @@ export class PostgresOutbox implements Outbox {
     return { pending: count('pending'), dead: count('dead'), delivered: count('delivered'), oldestPendingReceivedAt: oldest.rows[0]?.received_at, bytes: Number(size.rows[0]?.bytes ?? 0) };
   }
 
-  async instances(now: number): Promise<number> {
+  async instances(): Promise<number> {
     await this.#ready;
+    // The database's clock, not the instances': theirs may differ by more than the silence allowed.
     const others = await this.#pool.query<{ n: string }>(
-      `WITH beat AS (
-         INSERT INTO telesante_instances (owner, seen_at) VALUES ($1, $2)
+      `WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms),
+       beat AS (
+         INSERT INTO telesante_instances (owner, seen_at) SELECT $1, ms FROM now
          ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at
        ), forgotten AS (
-         DELETE FROM telesante_instances WHERE seen_at < $2 - 60 * $3::bigint AND owner <> $1
+         DELETE FROM telesante_instances WHERE seen_at < (SELECT ms FROM now) - 60 * $2::bigint AND owner <> $1
        )
-       SELECT COUNT(*) AS n FROM telesante_instances WHERE owner <> $1 AND seen_at >= $2 - $3::bigint`,
-      [this.owner, now, INSTANCE_SILENCE_MS],
+       SELECT COUNT(*) AS n FROM telesante_instances WHERE owner <> $1 AND seen_at >= (SELECT ms FROM now) - $2::bigint`,
+      [this.owner, INSTANCE_SILENCE_MS],
     );
     return 1 + Number(others.rows[0]?.n ?? 0);
   }

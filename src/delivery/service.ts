@@ -229,8 +229,9 @@ export class DeliveryService {
 
   async #countInstances(): Promise<void> {
     try {
-      this.#instances = await this.outbox.instances(this.#now());
+      this.#instances = await this.outbox.instances();
     } catch (error) {
+      if (this.#stopping) return; // the outbox is closing
       this.#log.warn({ err: error }, 'delivery: could not count the instances sharing the outbox; keeping the last count');
     }
   }
