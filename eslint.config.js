@@ -23,7 +23,7 @@ const ROOMS_TOP_DOWN = [
   ['terminology'],
   ['model'],
   ['ins'],
-  ['problems.ts', 'config.ts'],
+  ['problems.ts', 'config.ts', 'transactions.ts'],
 ];
 
 /** For each room, the rooms it may not import: itself excepted, every room of its row and the rows above. */

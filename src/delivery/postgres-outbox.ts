@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { postgresTransaction } from '../transactions.ts';
 import { deliveryOfRow, filterCondition } from './outbox.ts';
 import type { Answer, DeliveredHook, Delivery, DeliveryError, DeliveryFilter, DeliveryRow, DeliveryStatus, EnqueueResult, NewMessage, Outbox, OutboxCensus, OutboxDatabase } from './outbox.ts';
 
@@ -220,9 +221,8 @@ export class PostgresOutbox implements Outbox {
       return;
     }
     await this.#ready;
-    await this.#withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
+    await this.#withClient((client) =>
+      postgresTransaction(client, async () => {
         // FOR UPDATE: another instance that delivered the same message after a lease take-over waits
         // here, then finds it delivered and runs no hook a second time.
         const columns = payload === undefined ? 'seq, kind, business_key, payload, received_at' : 'seq, kind, business_key, received_at';
@@ -237,12 +237,8 @@ export class PostgresOutbox implements Outbox {
           for (const hook of hooks) await hook.postgres(client, message);
         }
         await client.query(mark, [id, JSON.stringify(answer), now]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      }
-    });
+      }),
+    );
   }
 
   async markRetry(id: string, error: DeliveryError, nextAttemptAt: number): Promise<void> {

@@ -21,6 +21,7 @@ import { toOfferBundle } from '../mapping/offer.ts';
 import { PROFESSIONS } from '../model/act.ts';
 import type { Act, ActCancellation, ActReport, ActStatus, ActType, Profession } from '../model/act.ts';
 import type { Offer } from '../model/offer.ts';
+import { postgresTransaction, sqliteTransaction } from '../transactions.ts';
 import { factAfterCancel, factAfterReport, factKey, factOfAct, isTelemedicine, offerFactOfService } from './facts.ts';
 import type { ActFact, IncidentFact, OfferFact, ReportState } from './facts.ts';
 import { AggregateDeltas, professionBit, professionsOf } from './aggregates.ts';
@@ -294,8 +295,7 @@ export class Projection {
       for (const text of INDEXES) db.exec(text);
       const version = (db.prepare('SELECT version FROM indicator_schema WHERE id = 1').get() as { version: number } | undefined)?.version ?? 0;
       if (version < SCHEMA_VERSION) {
-        db.exec('BEGIN IMMEDIATE');
-        try {
+        sqliteTransaction(db, () => {
           for (const s of UPGRADE_TO_2) db.prepare(s).run();
           for (let after = ''; ; ) {
             const acts = db.prepare(UPGRADE_READ_ACTS).all(after) as unknown as ActRow[];
@@ -306,11 +306,7 @@ export class Projection {
             after = last;
           }
           db.prepare(SET_VERSION).run(SCHEMA_VERSION);
-          db.exec('COMMIT');
-        } catch (error) {
-          db.exec('ROLLBACK');
-          throw error;
-        }
+        });
       }
       this.#ready = Promise.resolve();
     } else {
@@ -326,8 +322,7 @@ export class Projection {
             for (const text of INDEXES) await client.query(text);
             const version = Number((await client.query<{ version: number }>('SELECT version FROM indicator_schema WHERE id = 1')).rows[0]?.version ?? 0);
             if (version < SCHEMA_VERSION) {
-              await client.query('BEGIN');
-              try {
+              await postgresTransaction(client, async () => {
                 for (const s of UPGRADE_TO_2) await client.query(s);
                 for (let after = ''; ; ) {
                   const acts = (await client.query<ActRow>(pgText(UPGRADE_READ_ACTS), [after])).rows;
@@ -338,11 +333,7 @@ export class Projection {
                   after = last;
                 }
                 await client.query(pgText(SET_VERSION), [SCHEMA_VERSION]);
-                await client.query('COMMIT');
-              } catch (error) {
-                await client.query('ROLLBACK');
-                throw error;
-              }
+              });
             }
           } finally {
             await client.query('SELECT pg_advisory_unlock(7734202)');
@@ -435,8 +426,7 @@ export class Projection {
     let written = 0;
     if (this.database.kind === 'sqlite') {
       const db = this.database.db;
-      db.exec('BEGIN IMMEDIATE');
-      try {
+      sqliteTransaction(db, () => {
         for (const item of items) {
           const statements = plan(item, this.#storedSqlite(db, item.table, item.key));
           if (statements === undefined) continue;
@@ -444,27 +434,20 @@ export class Projection {
           for (const s of statements) this.#prepare(db, s.text).run(...s.params);
         }
         for (const s of deltas.statements()) this.#prepare(db, s.text).run(...s.params);
-        db.exec('COMMIT');
-      } catch (error) {
-        db.exec('ROLLBACK');
-        throw error;
-      }
+      });
       return written;
     }
     const client = await this.database.pool.connect();
     try {
-      await client.query('BEGIN');
-      for (const item of items) {
-        const statements = plan(item, await this.#storedPostgres(client, item.table, item.key));
-        if (statements === undefined) continue;
-        written += 1;
-        for (const s of statements) await client.query(pgText(s.text), [...s.params]);
-      }
-      for (const s of deltas.statements()) await client.query(pgText(s.text), [...s.params]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
+      await postgresTransaction(client, async () => {
+        for (const item of items) {
+          const statements = plan(item, await this.#storedPostgres(client, item.table, item.key));
+          if (statements === undefined) continue;
+          written += 1;
+          for (const s of statements) await client.query(pgText(s.text), [...s.params]);
+        }
+        for (const s of deltas.statements()) await client.query(pgText(s.text), [...s.params]);
+      });
     } finally {
       client.release();
     }

@@ -6,6 +6,7 @@ import { factOfAct } from '../../src/indicators/index.ts';
 import type { Projection } from '../../src/indicators/index.ts';
 import type { Act } from '../../src/model/act.ts';
 import { generateActs } from '../../src/synthetic/index.ts';
+import { postgresTransaction, sqliteTransaction } from '../../src/transactions.ts';
 import { pick, prng } from '../../src/synthetic/random.ts';
 import type { Random } from '../../src/synthetic/random.ts';
 
@@ -20,24 +21,12 @@ interface Message {
 export async function deliver(projection: Projection, message: Message): Promise<void> {
   const { database } = projection;
   if (database.kind === 'sqlite') {
-    database.db.exec('BEGIN IMMEDIATE');
-    try {
-      projection.hook.sqlite(database.db, message);
-      database.db.exec('COMMIT');
-    } catch (error) {
-      database.db.exec('ROLLBACK');
-      throw error;
-    }
+    sqliteTransaction(database.db, () => projection.hook.sqlite(database.db, message));
     return;
   }
   const client = await database.pool.connect();
   try {
-    await client.query('BEGIN');
-    await projection.hook.postgres(client, message);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
+    await postgresTransaction(client, () => projection.hook.postgres(client, message));
   } finally {
     client.release();
   }
