@@ -68,6 +68,17 @@ export function groupCommitContract(t: Test, makeOutbox: () => Promise<Outbox>):
     t.same((await service.get(ids[3] as string))?.answer, { status: 201, body: { n: 3 } }, 'each message keeps its own answer');
   });
 
+  t.test('what is due is spread evenly over the free flights: eight due with two flights go as two batches of four', async (t) => {
+    const { service, batches, submit } = await worker(t, { batchSize: 16, concurrency: 2, batchFlights: 2 });
+    const ids: string[] = [];
+    for (let k = 0; k < 8; k++) ids.push((await submit(`k${k}`, { n: k })).delivery.id);
+    service.start();
+    await until(async () => (await Promise.all(ids.map((id) => service.get(id)))).every((d) => d?.status === 'delivered'));
+    const mine = batches.filter((b) => b.length > 0);
+    t.same(mine.map((b) => b.length), [4, 4], `two batches of four, side by side: ${JSON.stringify(mine)}`);
+    t.equal(new Set(mine.flat()).size, 8, 'each message delivered once');
+  });
+
   t.test('a lone message is delivered at once, alone: no waiting to fill a batch', async (t) => {
     const { service, batches, submit } = await worker(t, {});
     service.start();
