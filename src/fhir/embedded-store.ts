@@ -341,6 +341,11 @@ export class EmbeddedStore implements FhirStore {
     return (await this.#handle('GET', `${type}${queryOf(params)}`, undefined, `search ${type}`, ctx)) as Bundle<T>;
   }
 
+  /** A search: the embedded store keeps no search cache. */
+  probe<T extends Resource>(type: ResourceType, params: SearchParams, ctx: CallContext = {}): Promise<Bundle<T>> {
+    return this.search<T>(type, params, ctx);
+  }
+
   async count(type: ResourceType, params: SearchParams, ctx: CallContext = {}): Promise<number> {
     const bundle = await this.search(type, { ...params, _summary: 'count' }, ctx);
     return bundle.total ?? 0;

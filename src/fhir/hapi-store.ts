@@ -19,7 +19,8 @@ interface KitError {
 }
 
 /** A read changes nothing on the server and is retried on any transient failure; a write is not. */
-type Effect = 'read' | 'write';
+/** A probe is a read that HAPI must not keep in its search cache. */
+type Effect = 'read' | 'probe' | 'write';
 
 function isOutcome(data: unknown): data is OperationOutcome {
   return typeof data === 'object' && data !== null && (data as { resourceType?: unknown }).resourceType === 'OperationOutcome';
@@ -104,6 +105,13 @@ export class HapiStore implements FhirStore {
     ) as Promise<Bundle<T>>;
   }
 
+  async probe<T extends Resource>(type: ResourceType, params: SearchParams, ctx: CallContext = {}): Promise<Bundle<T>> {
+    const searchParams = params as KitSearchParams;
+    return this.#call('probe', `probe ${type}`, ctx, (options) =>
+      this.#client.resourceSearch({ resourceType: type, searchParams, options: { ...options, postSearch: true } }),
+    ) as Promise<Bundle<T>>;
+  }
+
   async count(type: ResourceType, params: SearchParams, ctx: CallContext = {}): Promise<number> {
     const bundle = await this.search(type, { ...params, _summary: 'count' }, ctx);
     return bundle.total ?? 0;
@@ -148,8 +156,9 @@ export class HapiStore implements FhirStore {
     if (ctx.requestId !== undefined) headers['x-request-id'] = ctx.requestId;
     if (ctx.traceParent !== undefined) headers.traceparent = ctx.traceParent;
     if (effect === 'read') headers['cache-control'] = 'no-cache';
+    else if (effect === 'probe') headers['cache-control'] = 'no-store';
     // A write's answer is a status line per entry: compressing it costs both sides more CPU than it saves.
-    else headers['accept-encoding'] = 'identity';
+    if (effect === 'write') headers['accept-encoding'] = 'identity';
     const backoffMs = this.#options.backoffMs ?? 200;
     for (let attempt = 0; ; attempt++) {
       const deadline = AbortSignal.timeout(this.#options.timeoutMs);
@@ -160,7 +169,7 @@ export class HapiStore implements FhirStore {
         if (ctx.signal?.aborted) throw raw;
         const error = toStoreError(raw, what, deadline.aborted);
         const retryable =
-          effect === 'read' ? error.transient && error.kind !== 'conflict' : error.kind === 'unavailable';
+          effect === 'write' ? error.kind === 'unavailable' : error.transient && error.kind !== 'conflict';
         if (!retryable || attempt >= this.#options.retries) throw error;
         const delay = backoffMs * 2 ** attempt * (0.5 + Math.random());
         await sleep(delay, ctx.signal);

@@ -5,7 +5,7 @@ import type { CallContext, FhirStore, ReadyState, SearchParams } from './store.t
 // and whoever calls it: the routes, the delivery worker, the import engine and the audit trail all hold
 // this wrapper, so that no call site has to remember to measure itself.
 
-export type StoreOperation = 'transaction' | 'read' | 'search' | 'count' | 'history' | 'ready';
+export type StoreOperation = 'transaction' | 'read' | 'search' | 'probe' | 'count' | 'history' | 'ready';
 
 /** What an observer may add to a call's context. */
 type Added = Pick<CallContext, 'traceParent'>;
@@ -33,6 +33,7 @@ export function observedStore(store: FhirStore, observers: readonly StoreObserve
     transaction: (bundle: Bundle, ctx?: CallContext) => around('transaction', 'Bundle', (added) => store.transaction(bundle, merged(ctx, added))),
     read: <T extends Resource>(type: ResourceType, id: string, ctx?: CallContext) => around('read', type, (added) => store.read<T>(type, id, merged(ctx, added))),
     search: <T extends Resource>(type: ResourceType, params: SearchParams, ctx?: CallContext) => around('search', type, (added) => store.search<T>(type, params, merged(ctx, added))),
+    probe: <T extends Resource>(type: ResourceType, params: SearchParams, ctx?: CallContext) => around('probe', type, (added) => store.probe<T>(type, params, merged(ctx, added))),
     count: (type: ResourceType, params: SearchParams, ctx?: CallContext) => around('count', type, (added) => store.count(type, params, merged(ctx, added))),
     history: <T extends Resource>(type: ResourceType, id: string, ctx?: CallContext) => around('history', type, (added) => store.history<T>(type, id, merged(ctx, added))),
     ready: (ctx?: CallContext): Promise<ReadyState> => around('ready', undefined, (added) => store.ready(merged(ctx, added))),

@@ -33,6 +33,14 @@ export function actReadSearch(acts: readonly { readonly source: string; readonly
   return [tokenQuery('identifier', acts.map((act) => ({ system: act.source, code: act.actId }))), ...ACT_READ_INCLUDES, `_count=${acts.length}`].join('&');
 }
 
+/**
+ * `Encounter?` + this, probed (FhirStore.probe), says which of these acts are stored: their Encounters'
+ * identifiers only. Room for two Encounters an act: an act stored twice by mistake still shows.
+ */
+export function actProbeSearch(acts: readonly { readonly source: string; readonly actId: string }[]): string {
+  return [tokenQuery('identifier', acts.map((act) => ({ system: act.source, code: act.actId }))), '_elements=identifier', `_count=${acts.length * 2}`].join('&');
+}
+
 /** `Encounter?` + this keeps only telehealth acts: toActBundle writes every act as a virtual encounter (VR). */
 export function actClassSearch(): string {
   return tokenQuery('class', [{ system: V3_ACT_CODE, code: 'VR' }]);

@@ -41,7 +41,7 @@ export type { CodeConcept, CodeSet, CodeSetName } from './codes/index.ts';
 
 // Telemedicine acts (issue 6): act → traced transaction Bundle, report amendment, cancellation, and back.
 export { InvalidActError, toActBundle, toCancellation, toReportAmendment, UnknownActError } from './act.ts';
-export { actClassSearch, actReadSearch, actSearch, actTypeSearch, finessOrganizationSearch, insPatientSearch } from './act-search.ts';
+export { actClassSearch, actProbeSearch, actReadSearch, actSearch, actTypeSearch, finessOrganizationSearch, insPatientSearch } from './act-search.ts';
 export { provenanceTag } from './act-provenance.ts';
 export type { ActMapping, ActMappingOptions } from './act.ts';
 export { ACT_ISSUE_CODES, checkAct, validateAct, validateReport } from './act-check.ts';

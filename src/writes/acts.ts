@@ -8,17 +8,20 @@
 // incidents removed; a report amendment and a cancellation need the stored act), and one transaction
 // writes them all, each shared Organization, Practitioner and role once.
 //
-// That one search stays (unless the route read the act already: StoredActReads): what an act's
+// That read stays (unless the route read the act already: StoredActReads): what an act's
 // transaction must say depends on what is stored (the Provenance's activity, which report it supersedes,
 // which incidents it removes), and HAPI offers no guard that would make a transaction fail when the act
 // exists (If-Match is ignored on a conditional update inside a
-// transaction, and a conditional create answers 200 with the stored resource: tried on HAPI 8).
+// transaction, and a conditional create answers 200 with the stored resource: tried on HAPI 8). But most
+// acts a worker writes are new: for those, a light probe of their identifiers (nothing kept in HAPI's
+// search cache) answers "not stored", and only the acts it finds are read in full.
 import type { Bundle, Encounter, Resource } from '@medplum/fhirtypes';
 import { asStored, paramsOfQuery, referencesOf, resourcesOf } from '../fhir/index.ts';
 import type { CallContext, FhirStore } from '../fhir/index.ts';
 import type { Validator } from '../fhir/validation/index.ts';
 import {
   actFromFhir,
+  actProbeSearch,
   actReadSearch,
   InvalidActError,
   mergeTransactionBundles,
@@ -137,6 +140,18 @@ export async function readStoredActs(store: FhirStore, acts: readonly ActRef[], 
   return stored;
 }
 
+/**
+ * Which of these acts the store holds, in one light probe (FhirStore.probe: their Encounters'
+ * identifiers, nothing kept in HAPI's search cache). Measured on HAPI 8.8, 8 acts not stored: the probe
+ * costs HAPI 1.1 ms of CPU and PostgreSQL 0.1 ms, the full read 3.1–6.6 ms and 0.9–1.0 ms.
+ */
+export async function storedOf(store: FhirStore, acts: readonly ActRef[], ctx: CallContext): Promise<ActRef[]> {
+  if (acts.length === 0) return [];
+  const found = resourcesOf(await store.probe('Encounter', paramsOfQuery(actProbeSearch(acts)), ctx));
+  const identifiers = new Set(found.flatMap((resource) => (resource.resourceType === 'Encounter' ? (resource.identifier ?? []) : []).map((identifier) => `${identifier.system ?? ''}|${identifier.value ?? ''}`)));
+  return acts.filter((act) => identifiers.has(refKey(act)));
+}
+
 /** How long a read made at acceptance may stand for what the store holds. */
 const EARLY_READ_MS = 2_000;
 /** Reads made at acceptance kept at most (the oldest forgotten first). */
@@ -181,8 +196,11 @@ export class StoredActReads {
     return read;
   }
 
-  /** What the store holds of a batch's acts (readStoredActs): the early reads still true, one search for the rest. */
-  async read(acts: readonly ActRef[], ctx: CallContext): Promise<Map<string, Resource[]>> {
+  /**
+   * What the store holds of a batch's acts (readStoredActs): the early reads still true, one search for
+   * the rest. `mostlyNew` (new acts): the rest are probed first (storedOf), and only those stored are read.
+   */
+  async read(acts: readonly ActRef[], ctx: CallContext, options: { readonly mostlyNew?: boolean } = {}): Promise<Map<string, Resource[]>> {
     const known = new Map<string, Resource[]>();
     const rest: ActRef[] = [];
     for (const act of acts) {
@@ -197,7 +215,8 @@ export class StoredActReads {
         rest.push(act);
       }
     }
-    for (const [key, stored] of await readStoredActs(this.#store, rest, ctx)) known.set(key, stored);
+    const unread = options.mostlyNew === true ? await storedOf(this.#store, rest, ctx) : rest;
+    for (const [key, stored] of await readStoredActs(this.#store, unread, ctx)) known.set(key, stored);
     return known;
   }
 
@@ -278,7 +297,7 @@ const settled = (outcomes: readonly (WriteOutcome | undefined)[]): WriteOutcome[
 export function actBatchWrite({ store, validator, allowTestIdentities, reads = new StoredActReads(store, { early: false }) }: ActWritesOptions): BatchWriteHandler {
   return async (messages: readonly WriteMessage[], ctx) => {
     const parsed = messages.map((message) => actMessageOf(message.payload));
-    const stored = await reads.read(parsed.map((m) => m.act), ctx);
+    const stored = await reads.read(parsed.map((m) => m.act), ctx, { mostlyNew: true });
     const outcomes: (WriteOutcome | undefined)[] = messages.map(() => undefined);
     const plans: Plan[] = [];
     for (const [index, message] of messages.entries()) {

@@ -128,6 +128,16 @@ export function storeContract(t: Test, makeStore: () => Promise<FhirStore>): voi
     t.equal(await store.count('Encounter', { identifier: `${SYSTEM}|lost-${key}` }), 0, 'the Encounter of the failed transaction was not kept');
   });
 
+  t.test('a probe finds what is stored at once, and nothing of what is not', async (t) => {
+    const key = suffix();
+    const absent = `${SYSTEM}|e-absent-${key}`;
+    t.same((await store.probe('Encounter', { identifier: `${SYSTEM}|e-${key},${absent}`, _elements: 'identifier' })).entry ?? [], [], 'nothing before the write');
+    const response = await store.transaction(patientAndEncounter(key, 'Sonde'));
+    const encounterId = idOf(response.entry?.[1]?.response?.location);
+    const found = await store.probe<Encounter>('Encounter', { identifier: `${SYSTEM}|e-${key},${absent}`, _elements: 'identifier' });
+    t.same((found.entry ?? []).map((entry) => entry.resource?.id), [encounterId], 'the stored one only, right after the write');
+  });
+
   t.test('a search reads its own writes at once', async (t) => {
     const key = suffix();
     t.equal(await store.count('Patient', { identifier: `${SYSTEM}|p-${key}` }), 0);

@@ -1,6 +1,7 @@
 // A client bound to structures: the route reads the stored act (is it one of theirs?) and the worker
 // writes it from that read, not from a second search of the store, unless an act write ended meanwhile
-// (src/writes/acts.ts, StoredActReads).
+// (src/writes/acts.ts, StoredActReads). A client bound to nothing: the worker probes which of its new acts
+// are stored, and reads in full only those.
 import { readFileSync } from 'node:fs';
 import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
 import t from 'tap';
@@ -14,12 +15,17 @@ const example = JSON.parse(readFileSync(new URL('../../../examples/acts/01-telec
 const finess = example.performers.find((performer) => performer.finess !== undefined)?.finess ?? '';
 const KEY = 'cle-dpi-de-test';
 
-/** The embedded store, counting the reads of stored acts (an Encounter search with what hangs on it). */
+/** The embedded store, counting the reads of stored acts (an Encounter search with what hangs on it) and the probes. */
 class CountingStore extends EmbeddedStore {
   encounterSearches = 0;
+  probes = 0;
   override async search<T extends Resource>(type: ResourceType, params: SearchParams, ctx?: CallContext): Promise<Bundle<T>> {
     if (type === 'Encounter' && params._revinclude !== undefined) this.encounterSearches++;
     return super.search<T>(type, params, ctx);
+  }
+  override async probe<T extends Resource>(type: ResourceType, params: SearchParams, ctx?: CallContext): Promise<Bundle<T>> {
+    this.probes++;
+    return super.probe<T>(type, params, ctx);
   }
 }
 
@@ -74,4 +80,25 @@ t.test('a read begun before an act write ended is not used: the worker searches 
   t.equal(store.encounterSearches, 3, 'two reads at acceptance, one search by the worker for the second');
   const encounters = await store.search('Encounter', { identifier: `${example.source}|RACE-1` });
   t.equal(encounters.entry?.length, 1, 'one Encounter');
+});
+
+t.test('new acts of a client bound to no structure: one light probe per batch, a full read only of what it finds', async (t) => {
+  const store = new CountingStore();
+  const { app } = await testApp({ DELIVERY_WAIT_MS: '10000' }, store);
+  t.teardown(() => app.close());
+  const postOpen = (act: Act) => app.inject({ method: 'POST', url: '/v1/acts', payload: act });
+  for (let n = 0; n < 3; n++) t.equal((await postOpen({ ...example, actId: `PROBE-${n}` })).statusCode, 201, `PROBE-${n}`);
+  t.equal(store.probes, 3, 'one probe for each act (one at a time)');
+  t.equal(store.encounterSearches, 0, 'no full read of an act the probe did not find');
+
+  // The act sent again, changed: the probe finds it, and only then is it read in full, to be written over what is stored.
+  const changed = { ...example, actId: 'PROBE-0', report: { ...example.report, text: `${example.report?.text ?? ''}\nComplément.` } } as Act;
+  t.equal((await postOpen(changed)).statusCode, 201);
+  t.equal(store.probes, 4);
+  t.equal(store.encounterSearches, 1, 'the stored act read in full');
+  const encounters = await store.search('Encounter', { identifier: `${example.source}|PROBE-0` });
+  t.equal(encounters.entry?.length, 1, 'one Encounter for the act');
+  const provenances = await store.search('Provenance', { _count: '50' });
+  const activities = (provenances.entry ?? []).map((entry) => (entry.resource as { activity?: { coding?: { code?: string }[] } }).activity?.coding?.[0]?.code);
+  t.ok(activities.includes('UPDATE'), `the change is recorded as an update of the stored act: ${JSON.stringify(activities)}`);
 });

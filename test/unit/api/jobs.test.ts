@@ -53,7 +53,7 @@ function downStore(): FhirStore {
   const down = async (): Promise<never> => {
     throw new FhirStoreError('unavailable', 'the FHIR server cannot be reached (ECONNREFUSED)');
   };
-  return { kind: 'hapi', location: 'http://127.0.0.1:1/fhir', transaction: down, read: down, search: down, count: down, history: down, ready: async () => ({ ok: false, reason: 'down' }), close: async () => {} };
+  return { kind: 'hapi', location: 'http://127.0.0.1:1/fhir', transaction: down, read: down, search: down, probe: down, count: down, history: down, ready: async () => ({ ok: false, reason: 'down' }), close: async () => {} };
 }
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };

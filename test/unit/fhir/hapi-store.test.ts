@@ -58,6 +58,16 @@ t.test('a search posts its criteria to [type]/_search as a form, not in the URL'
   t.equal(request?.requestId, 'req-1');
 });
 
+t.test('a probe is a search HAPI answers without keeping it in its search cache', async (t) => {
+  seen.length = 0;
+  await store.probe('Encounter', { identifier: INS, _elements: 'identifier' });
+  const request = seen[0];
+  t.equal(request?.method, 'POST');
+  t.equal(request?.url, '/fhir/Encounter/_search', 'criteria in the body, as a search');
+  t.same(new URLSearchParams(request?.body).getAll('identifier'), [INS]);
+  t.equal(request?.cacheControl, 'no-store', 'neither answered from the search cache nor written into it');
+});
+
 t.test('a count is a search with _summary=count, in the body too', async (t) => {
   seen.length = 0;
   t.equal(await store.count('Encounter', { subject: 'Patient/p1' }), 3);

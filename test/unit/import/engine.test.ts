@@ -69,6 +69,7 @@ function withTransaction(inner: EmbeddedStore, transaction: (bundle: Bundle) => 
     transaction,
     read: (type, id, ctx) => inner.read(type, id, ctx),
     search: (type, params, ctx) => inner.search(type, params, ctx),
+    probe: (type, params, ctx) => inner.probe(type, params, ctx),
     count: (type, params, ctx) => inner.count(type, params, ctx),
     history: (type, id, ctx) => inner.history(type, id, ctx),
     ready: () => inner.ready(),

@@ -30,6 +30,7 @@ const stubStore: FhirStore = {
   transaction: async () => ({ resourceType: 'Bundle', type: 'transaction-response', entry: [] }),
   read: async () => undefined,
   search: async () => empty as Bundle<never>,
+  probe: async () => empty as Bundle<never>,
   count: async () => 0,
   history: async () => empty as Bundle<never>,
   ready: async () => ({ ok: true, reason: 'stub' }),
