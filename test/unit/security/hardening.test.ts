@@ -1,6 +1,6 @@
 // Security headers, rate limits per client, body limits per route, the audit trail of writes.
 import { readFileSync } from 'node:fs';
-import type { AuditEvent } from '@medplum/fhirtypes';
+import type { AuditEvent, Provenance } from '@medplum/fhirtypes';
 import t from 'tap';
 import { EmbeddedStore } from '../../../src/fhir/index.ts';
 import type { Act } from '../../../src/model/act.ts';
@@ -90,7 +90,11 @@ t.test('every write leaves an AuditEvent (who, what, when, outcome, request id) 
   });
   t.same(ok?.agent?.map((agent) => agent.who?.identifier?.value), ['dpi-batignolles', 'dr.martin@msp'], 'the client and the subject');
   t.ok(ok?.entity?.some((entity) => entity.what?.identifier?.system === act.source && entity.what.identifier.value === act.actId), 'the act by its business identifier');
-  t.ok(ok?.entity?.some((entity) => entity.what?.reference?.startsWith('Encounter/')), 'the resources written, by reference');
+  const named = (ok?.entity ?? []).flatMap((entity) => (entity.what?.reference === undefined ? [] : [entity.what.reference]));
+  t.same(named.map((reference) => reference.split('/')[0]).sort(), ['Encounter', 'Patient', 'Provenance'], `the patient, the act's Encounter and the write's Provenance, by reference: ${JSON.stringify(named)}`);
+  const provenance = await store.read<Provenance>('Provenance', named.find((reference) => reference.startsWith('Provenance/'))?.split('/')[1] ?? '');
+  const targets = (provenance?.target ?? []).map((target) => target.reference?.split('/')[0]);
+  for (const type of ['Encounter', 'Patient', 'Consent', 'DocumentReference', 'PractitionerRole']) t.ok(targets.includes(type), `the Provenance names each resource written: ${type}`);
   t.ok(Date.parse(ok?.recorded ?? '') > 0);
   t.equal(byRequest('req-audit-2'), undefined, 'the refused write has no AuditEvent of its own…');
   const ko = events.find((e) => e.type?.code === '110114');
