@@ -88,6 +88,11 @@ export class Attempts {
   }
 
   /** Messages of this kind go several at once, through a batch handler. */
+  /** The kinds delivered in batches. */
+  get batchedKinds(): readonly string[] {
+    return [...this.#batchHandlers.keys()];
+  }
+
   batched(kind: string): boolean {
     return this.#batchHandlers.has(kind);
   }

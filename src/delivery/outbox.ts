@@ -192,8 +192,9 @@ export interface Outbox {
   /**
    * Pending messages due at `now` that head their key (the oldest pending one of it), oldest first. A
    * shared outbox claims them for this process until they are marked (or their lease runs out).
+   * `skipKinds`: kinds the worker cannot take now (their batch flights are all busy), left out.
    */
-  due(now: number, limit: number): Promise<Delivery[]>;
+  due(now: number, limit: number, skipKinds?: ReadonlySet<string>): Promise<Delivery[]>;
   /** Gives up a claimed message without an outcome (an attempt cut short by the shutdown). */
   release(id: string): Promise<void>;
   /** Keeps a claimed message this process's for another `leaseMs` from `now` (no-op without leases). */

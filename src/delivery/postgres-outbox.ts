@@ -167,11 +167,11 @@ export class PostgresOutbox implements Outbox {
   }
 
   /** Claims the due heads of their keys that no other live lease holds, for this instance. */
-  async due(now: number, limit: number): Promise<Delivery[]> {
+  async due(now: number, limit: number, skipKinds: ReadonlySet<string> = new Set()): Promise<Delivery[]> {
     const rows = await this.#rows(
       `WITH heads AS (
          SELECT d.seq FROM telesante_deliveries d
-          WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+          WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND NOT (d.kind = ANY($5::text[]))
             AND (d.lease_until IS NULL OR d.lease_until < $1 OR d.lease_owner = $3)
             AND NOT EXISTS (SELECT 1 FROM telesante_deliveries e
                              WHERE e.business_key = d.business_key AND e.status = 'pending' AND e.seq < d.seq)
@@ -182,7 +182,7 @@ export class PostgresOutbox implements Outbox {
        UPDATE telesante_deliveries t SET lease_owner = $3, lease_until = $1 + $4
          FROM heads WHERE t.seq = heads.seq
        RETURNING t.*`,
-      [now, limit, this.owner, this.leaseMs],
+      [now, limit, this.owner, this.leaseMs, [...skipKinds]],
     );
     return rows.map(deliveryOf).sort((a, b) => a.seq - b.seq);
   }

@@ -321,7 +321,10 @@ export class DeliveryService {
     this.#endedWatchers.add(endedMeanwhile);
     const unneeded: string[] = [];
     try {
-      const candidates = await this.outbox.due(this.#now(), (probing ? free : free * commonSize + largest) + this.#inflight.size);
+      // Kinds whose batch flights are all busy are not asked for: on a shared outbox each one handed out
+      // would be claimed, then given back one by one (an UPDATE each), at every wake-up of the worker.
+      const full = new Set(this.#attempts.batchedKinds.filter((kind) => (this.#kindFlights.get(kind) ?? 0) >= this.#batchFlights()));
+      const candidates = await this.outbox.due(this.#now(), (probing ? free : free * commonSize + largest) + this.#inflight.size, full);
       const flights: Delivery[][] = [];
       const open = new Map<string, Delivery[]>();
       const spread = this.#spread(candidates, free, endedMeanwhile, sizeOf);

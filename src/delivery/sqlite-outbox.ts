@@ -227,15 +227,16 @@ export class SqliteOutbox implements Outbox {
     return { total, deliveries: rows.map(deliveryOf) };
   }
 
-  async due(now: number, limit: number): Promise<Delivery[]> {
+  async due(now: number, limit: number, skipKinds: ReadonlySet<string> = new Set()): Promise<Delivery[]> {
     // Without their payloads: the worker skips most of what it is handed (messages in flight, keys busy)
     // and reads the payload of those it delivers, when the handler does (one row, by id).
+    const skipped = [...skipKinds].sort();
     const rows = this.#sql(
       `SELECT ${COLUMNS_BUT_PAYLOAD.map((column) => `d.${column}`).join(', ')} FROM deliveries d
-        WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ?${skipped.length === 0 ? '' : ` AND d.kind NOT IN (${skipped.map(() => '?').join(', ')})`}
           AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.business_key = d.business_key AND e.status = 'pending' AND e.seq < d.seq)
         ORDER BY d.seq LIMIT ?`,
-    ).all(now, limit) as unknown as DeliveryRow[];
+    ).all(now, ...skipped, limit) as unknown as DeliveryRow[];
     return rows.map((row) => deliveryOfRow(row, true, () => this.#payloadText(row.id)));
   }
 

@@ -37,6 +37,16 @@ export function outboxContract(t: Test, makeOutbox: () => Promise<Outbox>): void
     t.same((await mine()).sort(), ['a:2', 'b:1'], 'the next version of a is due once the first is delivered');
   });
 
+  t.test('due leaves out the kinds the worker cannot take now (their batch flights are busy)', async (t) => {
+    const skipped = await outbox.enqueue({ ...message('skip', 1), kind: 'busy-kind' });
+    const kept = await outbox.enqueue(message('kept', 1));
+    const handed = async (skip?: ReadonlySet<string>) => (await outbox.due(now, 1000, skip)).filter((d) => d.key.startsWith(run)).map((d) => d.key.slice(run.length + 1));
+    t.same((await handed(new Set(['busy-kind']))).filter((key) => key === 'skip' || key === 'kept'), ['kept'], 'the busy kind is not handed out');
+    t.same((await handed(new Set(['busy-kind', 'test']))).filter((key) => key === 'skip' || key === 'kept'), [], 'nor any kind skipped');
+    t.same((await handed()).filter((key) => key === 'skip' || key === 'kept').sort(), ['kept', 'skip'], 'both once nothing is skipped');
+    for (const { delivery } of [skipped, kept]) await outbox.markDelivered(delivery.id, { status: 201, body: {} }, now);
+  });
+
   t.test('a message accepted with notBefore is not due before that time (audit records gathered)', async (t) => {
     const later = await outbox.enqueue(message('later', 1, { notBefore: now + 500 }));
     t.notOk((await mine()).includes('later:1'), 'not due yet');

@@ -192,6 +192,47 @@ t.test('instances on one outbox share the batch flights, and take them back when
   t.equal(most.get('a'), 2, 'alone again: both flights');
 });
 
+t.test('while its batch flights are busy, the worker claims none of that kind to give them back one by one', async (t) => {
+  const database = `${DATABASE}_busy`;
+  await ensureDatabase(database);
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  class CountingOutbox extends PostgresOutbox {
+    released = 0;
+    override async release(id: string): Promise<void> {
+      this.released += 1;
+      await super.release(id);
+    }
+  }
+  const outbox = new CountingOutbox({ connectionString: `${SERVER}/${database}`, owner: `busy-${run}` });
+  const service = new DeliveryService(outbox, { ...FAST, concurrency: 8, batchSize: 4, batchFlights: 1 }, failureOf, quiet);
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let batches = 0;
+  service.handleBatch('batch', async (deliveries) => {
+    batches += 1;
+    if (batches === 1) await gate;
+    return deliveries.map(() => ({ answer: { status: 201, body: {} } }));
+  });
+  t.teardown(async () => {
+    open();
+    await service.stop(0);
+    await outbox.close();
+  });
+  service.start();
+  const submit = (n: number) => service.submit({ kind: 'batch', key: `${run}|k${n}`, payload: {}, receivedAt: new Date().toISOString() });
+  const first = await submit(0);
+  await until(async () => batches === 1, 10_000);
+  // Each accepted message wakes the worker while its one flight is busy.
+  const rest = [];
+  for (let n = 1; n <= 6; n++) rest.push(await submit(n));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.equal(outbox.released, 0, 'nothing claimed and given back while the flight is busy');
+  open();
+  for (const { delivery } of [first, ...rest]) t.equal((await service.settle(delivery.id, 30_000))?.status, 'delivered');
+});
+
 t.test('the service runs on the shared outbox when DELIVERY_DATABASE_URL names it', async (t) => {
   const { spawn } = await import('node:child_process');
   const { readFileSync } = await import('node:fs');
