@@ -50,7 +50,7 @@ export function filterCondition(filter: DeliveryFilter | undefined, param: (inde
   return { sql, params };
 }
 
-/** A business message as accepted: validated input, not yet mapped (the worker maps it at delivery). */
+/** A business message as accepted: what its handler needs (an act travels checked, mapped and validated: writes/acts.ts). */
 export interface NewMessage {
   /** Which handler delivers it: 'act', 'act-report', 'offer', … */
   readonly kind: string;
@@ -101,7 +101,7 @@ export interface Delivery {
   readonly kind: string;
   readonly key: string;
   readonly source: string | undefined;
-  /** Erased once delivered: the outbox keeps no personal data longer than it must. */
+  /** Erased once delivered: the outbox keeps no personal data longer than it must. Read by `due` only. */
   readonly payload: unknown;
   readonly receivedAt: string;
   readonly requestId: string | undefined;
@@ -182,11 +182,12 @@ export interface Outbox {
    */
   instances(): Promise<number>;
   enqueue(message: NewMessage): Promise<EnqueueResult>;
+  /** A message as it stands, without its payload (only the worker reads that, through `due`). */
   get(id: string): Promise<Delivery | undefined>;
   /**
    * Messages of a status, oldest first, that the filter keeps (`kinds` those kinds only, `exceptKinds`
    * leaves those out, a source, a span of acceptance); `total` counts them all, the page holds `limit`
-   * after `afterSeq`.
+   * after `afterSeq`. Without their payloads, as `get`.
    */
   list(status: DeliveryStatus, limit: number, filter?: DeliveryFilter): Promise<{ total: number; deliveries: Delivery[] }>;
   /**

@@ -69,6 +69,12 @@ CREATE INDEX IF NOT EXISTS telesante_deliveries_by_delivered_at ON telesante_del
 /** An instance not heard from for this long is not counted among the live ones (they say so every second or two). */
 const INSTANCE_SILENCE_MS = 10_000;
 
+/** Every column but the payload: what `get` and `list` read (only the worker reads payloads, through `due`). */
+const COLUMNS_BUT_PAYLOAD = [
+  'seq', 'id', 'kind', 'business_key', 'source', 'received_at', 'request_id', 'submitted_by', 'trace_parent', 'idempotency_key',
+  'fingerprint', 'status', 'attempts', 'next_attempt_at', 'last_attempt_at', 'delivered_at', 'last_error', 'answer', 'lease_owner', 'lease_until',
+].join(', ');
+
 function deliveryOf(row: DeliveryRow): Delivery {
   return deliveryOfRow(row, false);
 }
@@ -141,14 +147,15 @@ export class PostgresOutbox implements Outbox {
       ],
     );
     if (inserted[0]) return { delivery: deliveryOf(inserted[0]), created: true };
-    const known = await this.#rows('SELECT * FROM telesante_deliveries WHERE idempotency_key = $1', [message.idempotencyKey ?? null]);
+    const known = await this.#rows(`SELECT ${COLUMNS_BUT_PAYLOAD} FROM telesante_deliveries WHERE idempotency_key = $1`, [message.idempotencyKey ?? null]);
     if (!known[0]) throw new Error('outbox: the Idempotency-Key conflicted but its message cannot be read');
     return { delivery: deliveryOf(known[0]), created: false };
   }
 
   async get(id: string): Promise<Delivery | undefined> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    const rows = await this.#rows('SELECT * FROM telesante_deliveries WHERE id = $1', [id]);
+    // Without the payload: a request waiting for its delivery looks at the row every 200 ms.
+    const rows = await this.#rows(`SELECT ${COLUMNS_BUT_PAYLOAD} FROM telesante_deliveries WHERE id = $1`, [id]);
     return rows[0] ? deliveryOf(rows[0]) : undefined;
   }
 
@@ -157,7 +164,7 @@ export class PostgresOutbox implements Outbox {
     const where = filterCondition(filter, (index) => `$${index}`, 2);
     const count = await this.#pool.query<{ total: string }>(`SELECT COUNT(*) AS total FROM telesante_deliveries WHERE status = $1${where.sql}`, [status, ...where.params]);
     const next = 2 + where.params.length;
-    const rows = await this.#rows(`SELECT * FROM telesante_deliveries WHERE status = $1${where.sql} AND seq > $${next} ORDER BY seq LIMIT $${next + 1}`, [
+    const rows = await this.#rows(`SELECT ${COLUMNS_BUT_PAYLOAD} FROM telesante_deliveries WHERE status = $1${where.sql} AND seq > $${next} ORDER BY seq LIMIT $${next + 1}`, [
       status,
       ...where.params,
       filter?.afterSeq ?? 0,

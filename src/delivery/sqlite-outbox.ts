@@ -173,7 +173,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   #row(id: string): DeliveryRow | undefined {
-    return this.#sql('SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
+    return this.#sql(`SELECT ${COLUMNS_BUT_PAYLOAD.join(', ')} FROM deliveries WHERE id = ?`).get(id) as DeliveryRow | undefined;
   }
 
   enqueue(message: NewMessage): Promise<EnqueueResult> {
@@ -183,7 +183,7 @@ export class SqliteOutbox implements Outbox {
 
   #enqueueNow(message: NewMessage): EnqueueResult {
     if (message.idempotencyKey !== undefined) {
-      const known = this.#sql('SELECT * FROM deliveries WHERE idempotency_key = ?').get(message.idempotencyKey) as DeliveryRow | undefined;
+      const known = this.#sql(`SELECT ${COLUMNS_BUT_PAYLOAD.join(', ')} FROM deliveries WHERE idempotency_key = ?`).get(message.idempotencyKey) as DeliveryRow | undefined;
       if (known) return { delivery: deliveryOf(known), created: false };
     }
     // The row as inserted, without reading it back (its payload is an act's Bundle: tens of kilobytes).
@@ -216,6 +216,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   async get(id: string): Promise<Delivery | undefined> {
+    // Without the payload: a request waiting for its delivery looks at the row several times.
     const row = this.#row(id);
     return row ? deliveryOf(row) : undefined;
   }
@@ -223,7 +224,7 @@ export class SqliteOutbox implements Outbox {
   async list(status: DeliveryStatus, limit: number, filter?: DeliveryFilter): Promise<{ total: number; deliveries: Delivery[] }> {
     const where = filterCondition(filter, () => '?', 0);
     const { total } = this.#sql(`SELECT COUNT(*) AS total FROM deliveries WHERE status = ?${where.sql}`).get(status, ...where.params) as { total: number };
-    const rows = this.#sql(`SELECT * FROM deliveries WHERE status = ?${where.sql} AND seq > ? ORDER BY seq LIMIT ?`).all(status, ...where.params, filter?.afterSeq ?? 0, limit) as unknown as DeliveryRow[];
+    const rows = this.#sql(`SELECT ${COLUMNS_BUT_PAYLOAD.join(', ')} FROM deliveries WHERE status = ?${where.sql} AND seq > ? ORDER BY seq LIMIT ?`).all(status, ...where.params, filter?.afterSeq ?? 0, limit) as unknown as DeliveryRow[];
     return { total, deliveries: rows.map(deliveryOf) };
   }
 
