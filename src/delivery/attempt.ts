@@ -87,12 +87,12 @@ export class Attempts {
     this.#batchHandlers.set(kind, handler);
   }
 
-  /** Messages of this kind go several at once, through a batch handler. */
   /** The kinds delivered in batches. */
   get batchedKinds(): readonly string[] {
     return [...this.#batchHandlers.keys()];
   }
 
+  /** Messages of this kind go several at once, through a batch handler. */
   batched(kind: string): boolean {
     return this.#batchHandlers.has(kind);
   }

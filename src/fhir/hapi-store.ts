@@ -18,8 +18,10 @@ interface KitError {
   response?: { status?: number; data?: unknown };
 }
 
-/** A read changes nothing on the server and is retried on any transient failure; a write is not. */
-/** A probe is a read that HAPI must not keep in its search cache. */
+/**
+ * A read changes nothing on the server and is retried on any transient failure; a write is not. A probe
+ * is a read that HAPI must not keep in its search cache.
+ */
 type Effect = 'read' | 'probe' | 'write';
 
 function isOutcome(data: unknown): data is OperationOutcome {
