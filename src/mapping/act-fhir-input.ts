@@ -42,7 +42,7 @@ import {
   V3_ACT_CODE,
 } from './act-coding.ts';
 import { incidentOf, patientOf, UnreadableActError } from './act-reverse.ts';
-import { FINESS_SYSTEM, ID_NAT_PS_SYSTEM, ID_NAT_ST_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
+import { finessIn, rppsIn } from './fr-core.ts';
 import { elementsNotHeld, FieldPaths } from './fhir-input.ts';
 import { OFFER_IDENTIFIER_SYSTEM } from './offer-coding.ts';
 
@@ -162,11 +162,6 @@ class Reader {
   }
 }
 
-function identifierValue(identifiers: readonly Identifier[] | undefined, system: string, prefix = ''): string | undefined {
-  const value = identifiers?.find((i) => i.system === system && i.value?.startsWith(prefix))?.value;
-  return value?.slice(prefix.length);
-}
-
 /** A professional from a PractitionerRole (FR Core, ours) or a bare Practitioner; undefined fields are left out. */
 function professionalOf(reader: Reader, reference: Reference | undefined, field: string, at: string): Json | undefined {
   const located = reader.resolve<PractitionerRole | Practitioner>(reference, 'PractitionerRole', 'Practitioner');
@@ -178,11 +173,11 @@ function professionalOf(reader: Reader, reference: Reference | undefined, field:
   const practitioner = role === undefined ? (located as Located<Practitioner>) : reader.resolve<Practitioner>(role.resource.practitioner, 'Practitioner');
   const organization = role === undefined ? undefined : reader.resolve<Organization>(role.resource.organization, 'Organization');
   const ids = practitioner?.resource.identifier;
-  const rpps = identifierValue(ids, RPPS_SYSTEM) ?? identifierValue(ids, ID_NAT_PS_SYSTEM, '8');
+  const rpps = rppsIn(ids);
   const codes = [...(role?.resource.code ?? []), ...(practitioner?.resource.qualification ?? []).map((q) => q.code)].flatMap((c) => c.coding ?? []);
   const profession = codes.map((c) => PROFESSION_OF_CODE.get(c.code ?? '')).find((p) => p !== undefined);
   const name = practitioner?.resource.name?.[0];
-  const finess = identifierValue(organization?.resource.identifier, FINESS_SYSTEM) ?? identifierValue(organization?.resource.identifier, ID_NAT_ST_SYSTEM, '1');
+  const finess = finessIn(organization?.resource.identifier);
   const practitionerPath = practitioner?.path ?? located.path;
   reader.from(field, at);
   reader.from(`${field}.rpps`, `${practitionerPath}.identifier`);
@@ -292,7 +287,7 @@ function readEncounter(reader: Reader, located: Located<Encounter>, body: Json):
   const provider = reader.resolve<Organization>(encounter.serviceProvider, 'Organization');
   const first = performers[0];
   if (provider !== undefined && first !== undefined && first.finess === undefined) {
-    const finess = identifierValue(provider.resource.identifier, FINESS_SYSTEM) ?? identifierValue(provider.resource.identifier, ID_NAT_ST_SYSTEM, '1');
+    const finess = finessIn(provider.resource.identifier);
     if (finess !== undefined) {
       first.finess = finess;
       reader.from('performers[0].finess', `${provider.path}.identifier`);

@@ -56,7 +56,7 @@ import {
 } from './act-coding.ts';
 import { OFFER_IDENTIFIER_SYSTEM } from './offer-coding.ts';
 import { BIRTH_LIST_GIVEN_NAME, IDENTITY_RELIABILITY, METHOD_COLLECTION, PATIENT_BIRTH_PLACE } from './patient.ts';
-import { FINESS_SYSTEM, ID_NAT_PS_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
+import { FINESS_SYSTEM, identifierValue, rppsIn } from './fr-core.ts';
 
 /** The resources do not hold a readable act (no Encounter, no act identifier, unknown codes). */
 export class UnreadableActError extends Error {
@@ -98,7 +98,7 @@ function professionalOf(index: Index, reference: Reference | undefined): ActProf
   if (role === undefined) return undefined;
   const practitioner = resolve<Practitioner>(index, role.practitioner, 'Practitioner');
   const ids = practitioner?.identifier ?? [];
-  const rpps = ids.find((i) => i.system === RPPS_SYSTEM)?.value ?? ids.find((i) => i.system === ID_NAT_PS_SYSTEM && i.value?.startsWith('8'))?.value?.slice(1);
+  const rpps = rppsIn(ids);
   const profession = PROFESSION_OF_CODE.get(role.code?.[0]?.coding?.[0]?.code ?? '');
   const name = practitioner?.name?.[0];
   if (rpps === undefined || profession === undefined || name?.family === undefined) return undefined;
@@ -165,15 +165,11 @@ function rppsOf(index: Index, reference: Reference | undefined): string | undefi
   return professionalOf(index, reference)?.rpps;
 }
 
-function localId(identifiers: Identifier[] | undefined, source: string, prefix: string): string | undefined {
-  return identifiers?.find((i) => i.system === source && i.value?.startsWith(prefix))?.value?.slice(prefix.length);
-}
-
 function reportOf(index: Index, doc: DocumentReference, source: string, actId: string): ActReport | undefined {
   const [main, ...rest] = doc.content ?? [];
   const authorRpps = rppsOf(index, doc.author?.[0]);
   if (main === undefined || authorRpps === undefined || doc.date === undefined) return undefined;
-  const id = localId(doc.identifier, source, `${actId}/report/`);
+  const id = identifierValue(doc.identifier, source, `${actId}/report/`);
   const body =
     main.attachment.contentType === 'application/pdf'
       ? { pdfBase64: main.attachment.data ?? '' }
@@ -208,7 +204,7 @@ function consentOf(index: Index, consent: Consent): ActConsent | undefined {
 
 function prescriptionOf(index: Index, r: MedicationRequest | ServiceRequest, source: string, actId: string, position: number, defaultDate: string | undefined): ActPrescription | undefined {
   const prescriberRpps = rppsOf(index, r.requester);
-  const id = localId(r.identifier, source, `${actId}/prescription/`);
+  const id = identifierValue(r.identifier, source, `${actId}/prescription/`);
   if (prescriberRpps === undefined) return undefined;
   const common = { ...(id === undefined || id === String(position) ? {} : { id }), prescriberRpps, ...(r.authoredOn === undefined || r.authoredOn === defaultDate ? {} : { date: r.authoredOn }) };
   if (r.resourceType === 'MedicationRequest') {
@@ -224,7 +220,7 @@ function prescriptionOf(index: Index, r: MedicationRequest | ServiceRequest, sou
 }
 
 function positionOf(r: { identifier?: Identifier[] }, source: string, actId: string): number {
-  const id = localId(r.identifier, source, `${actId}/prescription/`);
+  const id = identifierValue(r.identifier, source, `${actId}/prescription/`);
   const n = id === undefined ? Number.NaN : Number(id);
   return Number.isInteger(n) ? n : Number.MAX_SAFE_INTEGER;
 }
@@ -266,20 +262,20 @@ export function actFromFhir(resources: readonly Resource[]): Act {
   }
 
   const patient = patientOf(resolve<Patient>(index, encounter.subject, 'Patient'));
-  const consentResource = resources.find((r): r is Consent => r.resourceType === 'Consent' && localId(r.identifier, source, `${actId}/`) === 'consent');
+  const consentResource = resources.find((r): r is Consent => r.resourceType === 'Consent' && identifierValue(r.identifier, source, `${actId}/`) === 'consent');
   const consent = consentResource === undefined ? undefined : consentOf(index, consentResource);
   const reportResource = resources.find(
-    (r): r is DocumentReference => r.resourceType === 'DocumentReference' && r.status === 'current' && localId(r.identifier, source, `${actId}/report/`) !== undefined,
+    (r): r is DocumentReference => r.resourceType === 'DocumentReference' && r.status === 'current' && identifierValue(r.identifier, source, `${actId}/report/`) !== undefined,
   );
   const report = reportResource === undefined ? undefined : reportOf(index, reportResource, source, actId);
   const requests = resources
-    .filter((r): r is MedicationRequest | ServiceRequest => (r.resourceType === 'MedicationRequest' || r.resourceType === 'ServiceRequest') && localId(r.identifier, source, `${actId}/prescription/`) !== undefined)
+    .filter((r): r is MedicationRequest | ServiceRequest => (r.resourceType === 'MedicationRequest' || r.resourceType === 'ServiceRequest') && identifierValue(r.identifier, source, `${actId}/prescription/`) !== undefined)
     // By position for those numbered by it, else by their own id: the same act reads the same whatever
     // order the store answers in (HAPI's _revinclude order is not fixed).
     .sort(
       (a, b) =>
         positionOf(a, source, actId) - positionOf(b, source, actId) ||
-        (localId(a.identifier, source, `${actId}/prescription/`) ?? '').localeCompare(localId(b.identifier, source, `${actId}/prescription/`) ?? ''),
+        (identifierValue(a.identifier, source, `${actId}/prescription/`) ?? '').localeCompare(identifierValue(b.identifier, source, `${actId}/prescription/`) ?? ''),
     );
   const prescriptions = requests.map((r) => prescriptionOf(index, r, source, actId, positionOf(r, source, actId), encounter.period?.end ?? encounter.period?.start)).filter((p): p is ActPrescription => p !== undefined);
   const incidents = (encounter.extension ?? [])

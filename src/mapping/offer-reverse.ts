@@ -42,7 +42,7 @@ import {
   type DaySlot,
 } from './offer-coding.ts';
 import { ADDRESS_INSEE_CODE } from './patient.ts';
-import { FINESS_SYSTEM, ID_NAT_PS_SYSTEM, ID_NAT_ST_SYSTEM, RPPS_SYSTEM } from './fr-core.ts';
+import { FINESS_SYSTEM, ID_NAT_ST_SYSTEM, rppsIn } from './fr-core.ts';
 
 /** The resources cannot make an offer (no HealthcareService, no organization, a required code missing). */
 export class UnreadableOfferError extends Error {
@@ -159,9 +159,7 @@ function daySlotsOf(service: HealthcareService): DaySlot[] {
 }
 
 function professionalOf(role: PractitionerRole, practitioner: Practitioner | undefined): OfferProfessional | undefined {
-  const rpps =
-    practitioner?.identifier?.find((i) => i.system === RPPS_SYSTEM)?.value ??
-    practitioner?.identifier?.find((i) => i.system === ID_NAT_PS_SYSTEM && i.value?.startsWith('8') === true)?.value?.slice(1);
+  const rpps = rppsIn(practitioner?.identifier);
   const profession = codeIn(role.code, CODE_SETS.profession.system);
   if (rpps === undefined || profession === undefined) return undefined;
   const name = practitioner?.name?.[0];
