@@ -204,20 +204,25 @@ interface Stored {
   readonly fact: ActFact | undefined;
 }
 
-/** The statements of a delivered message given what is stored, stamped `tick`; none when it changes nothing (an older or repeated message). */
-function deliveredStatements(message: AppliedMessage, change: Change, stored: Stored, tick: number): Statement[] {
-  if (stored.row !== undefined && Number(stored.row.version) >= message.seq) return [];
-  if (change.table === 'indicator_offers') return change.statements(stored.row, tick);
+/** Statements stamped with the projection's tick, taken only when there is something to write. */
+type Stamped = (tick: number) => Statement[];
+
+/** What a delivered message writes, given what is stored; undefined when it changes nothing (an older or repeated message). */
+function deliveredWrite(message: AppliedMessage, change: Change, stored: Stored): Stamped | undefined {
+  if (stored.row !== undefined && Number(stored.row.version) >= message.seq) return undefined;
+  if (change.table === 'indicator_offers') return change.write(stored.row);
   const next = change.next(stored.fact);
-  if (next === undefined) return [];
-  const deltas = new AggregateDeltas();
-  return [...replaceFact(stored.fact, next, message.seq, tick, deltas), ...deltas.statements()];
+  if (next === undefined) return undefined;
+  return (tick) => {
+    const deltas = new AggregateDeltas();
+    return [...replaceFact(stored.fact, next, message.seq, tick, deltas), ...deltas.statements()];
+  };
 }
 
 /** What a delivered message changes: an act's fact, from the one stored; or an offer's row. */
 type Change =
   | { readonly table: 'indicator_acts'; readonly key: string; readonly next: (stored: ActFact | undefined) => ActFact | undefined }
-  | { readonly table: 'indicator_offers'; readonly key: string; readonly statements: (row: StoredRow | undefined, tick: number) => Statement[] };
+  | { readonly table: 'indicator_offers'; readonly key: string; readonly write: (row: StoredRow | undefined) => Stamped | undefined };
 
 /** What a delivered message changes in the projection, keyed by its act (or offer); versioned by its seq (the caller). */
 function changeOf(message: AppliedMessage): Change {
@@ -227,9 +232,9 @@ function changeOf(message: AppliedMessage): Change {
     return {
       table: 'indicator_offers',
       key: offer.identifiantOffre,
-      statements: (_row, tick) => {
+      write: () => {
         const fact = offerFactOfMessage(offer, message.receivedAt);
-        return fact === undefined ? [] : offerStatements(fact, seq, tick);
+        return fact === undefined ? undefined : (tick) => offerStatements(fact, seq, tick);
       },
     };
   }
@@ -238,7 +243,7 @@ function changeOf(message: AppliedMessage): Change {
     return {
       table: 'indicator_offers',
       key: offerId,
-      statements: (row, tick) => (row === undefined ? [] : [{ text: 'UPDATE indicator_offers SET active = 0, version = ?, tick = ? WHERE offer_id = ?', params: [seq, tick, offerId] }]),
+      write: (row) => (row === undefined ? undefined : (tick) => [{ text: 'UPDATE indicator_offers SET active = 0, version = ?, tick = ? WHERE offer_id = ?', params: [seq, tick, offerId] }]),
     };
   }
   if (message.kind === 'act') {
@@ -384,17 +389,20 @@ export class Projection {
       sqlite: (db: DatabaseSync, message: AppliedMessage): void => {
         const change = changeOf(message);
         const stored = this.#storedSqlite(db, change.table, change.key);
-        if (deliveredStatements(message, change, stored, 0).length === 0) return;
+        // Computed once; the clock ticks only when there is something to write.
+        const write = deliveredWrite(message, change, stored);
+        if (write === undefined) return;
         const { tick } = this.#prepare(db, 'UPDATE indicator_clock SET tick = tick + 1 RETURNING tick').get() as { tick: number };
-        for (const s of deliveredStatements(message, change, stored, tick)) this.#prepare(db, s.text).run(...s.params);
+        for (const s of write(tick)) this.#prepare(db, s.text).run(...s.params);
       },
       postgres: async (client: pg.PoolClient, message: AppliedMessage): Promise<void> => {
         await this.#ready;
         const change = changeOf(message);
         const stored = await this.#storedPostgres(client, change.table, change.key);
-        if (deliveredStatements(message, change, stored, 0).length === 0) return;
+        const write = deliveredWrite(message, change, stored);
+        if (write === undefined) return;
         const tick = Number((await client.query<{ tick: string }>("SELECT nextval('indicator_clock') AS tick")).rows[0]?.tick);
-        for (const s of deliveredStatements(message, change, stored, tick)) await client.query(pgText(s.text), [...s.params]);
+        for (const s of write(tick)) await client.query(pgText(s.text), [...s.params]);
       },
     };
   }
